@@ -1,0 +1,81 @@
+"""Server-side sessions: the cookie names a row here, so a session can be ended for good."""
+
+import secrets
+from datetime import timedelta
+
+from flask import current_app, request, session
+from flask_login import login_user, logout_user
+from sqlalchemy import update
+
+from lms.accounts.models import User, UserSession
+from lms.extensions import db, login_manager
+from lms.timeutil import utcnow
+
+#: How often last_seen_at is written, so that not every request writes.
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+def start(user: User) -> UserSession:
+    """Begin a fresh session for ``user``: nothing of the anonymous session is kept."""
+    session.clear()
+    row = UserSession(
+        id=secrets.token_urlsafe(32),
+        user_id=user.id,
+        ip=request.remote_addr,
+        user_agent=(request.user_agent.string or "")[:200],
+    )
+    db.session.add(row)
+    db.session.flush()
+    session["sid"] = row.id
+    login_user(user)
+    return row
+
+
+def end() -> None:
+    """Revoke the current session on the server and clear the cookie."""
+    sid = session.get("sid")
+    if sid:
+        db.session.execute(
+            update(UserSession)
+            .where(UserSession.id == sid, UserSession.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+    logout_user()
+    session.clear()
+
+
+def revoke_all(user: User, keep: str | None = None) -> int:
+    """Revoke every live session of ``user`` except ``keep``; return how many."""
+    stmt = (
+        update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    if keep:
+        stmt = stmt.where(UserSession.id != keep)
+    return db.session.execute(stmt).rowcount
+
+
+def is_live(row: UserSession | None, now=None) -> bool:
+    """Tell whether a session row may still be used."""
+    if row is None or row.revoked_at is not None:
+        return False
+    now = now or utcnow()
+    idle = timedelta(seconds=current_app.config["SESSION_IDLE_TIMEOUT"])
+    return now - row.last_seen_at < idle
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    """Load the user only through a live server-side session of theirs."""
+    sid = session.get("sid")
+    if not sid:
+        return None
+    row = db.session.get(UserSession, sid)
+    if not is_live(row) or str(row.user_id) != user_id or not row.user.is_active:
+        return None
+    now = utcnow()
+    if now - row.last_seen_at > TOUCH_EVERY:
+        row.last_seen_at = now
+        db.session.commit()
+    return row.user

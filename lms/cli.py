@@ -1,0 +1,84 @@
+"""Command-line interface: flask --app wsgi init-db | seed-demo | create-user."""
+
+import click
+from flask import Blueprint
+from flask_migrate import upgrade
+
+from lms.accounts import services as accounts
+from lms.accounts.models import Role
+from lms.accounts.passwords import password_problems
+from lms.extensions import db
+
+bp = Blueprint("cli", __name__, cli_group=None)
+
+
+@bp.cli.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the database schema by applying the migrations."""
+    upgrade()
+    click.echo("Database schema is up to date.")
+
+
+@bp.cli.command("seed-demo")
+@click.option(
+    "--agents",
+    "n_agents",
+    default=40,
+    show_default=True,
+    type=click.IntRange(1, 5000),
+    help="How many demo agents.",
+)
+@click.option(
+    "--password", default="demo12345", show_default=True, help="Password of every demo account."
+)
+def seed_demo(n_agents: int, password: str) -> None:
+    """Load demo data (idempotent): accounts, teams, agents in every lifecycle status."""
+    from lms.demo import seed
+
+    problems = password_problems(password)
+    if problems:
+        raise click.BadParameter(" ".join(problems), param_hint="--password")
+    summary = seed(n_agents=n_agents, password=password)
+    db.session.commit()
+    click.echo(f"Demo data ready ({summary['created']} new accounts).")
+    click.echo(f"  password for every demo account: {password}")
+    for username, role in summary["accounts"]:
+        click.echo(f"  {username:<10} {role}")
+    click.echo(f"  agents     {summary['first_agent']} … {summary['last_agent']}")
+
+
+@bp.cli.command("create-user")
+@click.argument("username")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice([r.value for r in Role]),
+    help="Role; repeat for several.",
+)
+@click.option("--name", "full_name", default=None, help="Full name (default: the username).")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Password (asked for when not given).",
+)
+@click.option(
+    "--must-change/--no-must-change",
+    default=False,
+    show_default=True,
+    help="Make the user choose a new password at first sign-in.",
+)
+def create_user(username, roles, full_name, password, must_change) -> None:
+    """Create a user with one or more roles."""
+    try:
+        user = accounts.create_user(
+            username, full_name or username, roles, password, must_change_password=must_change
+        )
+    except accounts.ValidationFailed as exc:
+        db.session.rollback()
+        raise click.ClickException(" ".join(exc.messages)) from exc
+    db.session.commit()
+    click.echo(f"Created {user.username} ({', '.join(sorted(r.value for r in user.roles))}).")

@@ -1,0 +1,63 @@
+"""Friendly error pages, in the user's language."""
+
+from flask import render_template
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+
+from lms.extensions import db
+
+
+def init_app(app) -> None:
+    """Register the error handlers."""
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_template(
+            "errors/error.html",
+            code=400,
+            title=_("The form has expired"),
+            message=_(
+                "The page was open too long or came from elsewhere. Go back, reload the page "
+                "and send the form again."
+            ),
+        ), 400
+
+    @app.errorhandler(403)
+    def forbidden(error):
+        return render_template(
+            "errors/error.html",
+            code=403,
+            title=_("You cannot open this page"),
+            message=_(
+                "Your account does not have the role this page needs. If you think it should, "
+                "ask an administrator."
+            ),
+        ), 403
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return render_template(
+            "errors/error.html",
+            code=404,
+            title=_("Page not found"),
+            message=_("There is no such page, or it is no longer there."),
+        ), 404
+
+    @app.errorhandler(413)
+    def too_large(error):
+        return render_template(
+            "errors/error.html",
+            code=413,
+            title=_("The file is too large"),
+            message=_("Files up to %(mb)d MB can be uploaded.", mb=20),
+        ), 413
+
+    @app.errorhandler(500)
+    def server_error(error):
+        db.session.rollback()
+        return render_template(
+            "errors/error.html",
+            code=500,
+            title=_("Something went wrong"),
+            message=_("The error has been logged. Nothing you saved before was lost."),
+        ), 500

@@ -1,0 +1,48 @@
+"""Language and time-zone choice, and the template filters that show times."""
+
+from datetime import date, datetime
+
+from flask import current_app, session
+from flask_babel import format_date, format_datetime, get_locale
+from flask_login import current_user
+
+LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
+
+
+def select_locale() -> str:
+    """Use the user's choice, else the visitor's session choice, else LMS_LOCALE."""
+    if current_user and current_user.is_authenticated and current_user.locale:
+        return current_user.locale
+    lang = session.get("lang")
+    if lang in LANGUAGE_NAMES:
+        return lang
+    return current_app.config["LMS_LOCALE"]
+
+
+def select_timezone() -> str:
+    """Show every time in the centre's zone."""
+    return current_app.config["LMS_TIMEZONE"]
+
+
+def datetime_filter(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+    """Format an aware UTC datetime in the centre's zone."""
+    return "" if value is None else format_datetime(value, fmt)
+
+
+def date_filter(value: date | None) -> str:
+    """Format a date as yyyy-MM-dd (the form every user here reads)."""
+    return "" if value is None else format_date(value, "yyyy-MM-dd")
+
+
+def html_lang() -> str:
+    """Return the BCP 47 tag for the page's lang attribute."""
+    return str(get_locale()).replace("_", "-")
+
+
+def init_app(app) -> None:
+    """Register the filters and template globals."""
+    app.jinja_env.filters["dt"] = datetime_filter
+    app.jinja_env.filters["d"] = date_filter
+    app.jinja_env.globals["html_lang"] = html_lang
+    app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
+    app.jinja_env.add_extension("jinja2.ext.i18n")

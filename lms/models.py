@@ -1,0 +1,18 @@
+"""Import every model so that the metadata (and Alembic) sees them all."""
+
+from lms.accounts import sessions  # noqa: F401  (registers the user loader)
+from lms.accounts.models import LoginFailure, Role, User, UserRole, UserSession
+from lms.audit.models import AuditEvent
+from lms.people.models import Agent, AgentStatus, Team
+
+__all__ = [
+    "Agent",
+    "AgentStatus",
+    "AuditEvent",
+    "LoginFailure",
+    "Role",
+    "Team",
+    "User",
+    "UserRole",
+    "UserSession",
+]

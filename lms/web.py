@@ -1,0 +1,48 @@
+"""Small helpers shared by the views."""
+
+from urllib.parse import urlsplit
+
+from flask import request
+from sqlalchemy import Select, func, select
+
+from lms.extensions import db
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Return ``target`` if it is a path on this site, else ``default``."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    if "\\" in target:
+        return default
+    return target
+
+
+class Page:
+    """One page of a query's results."""
+
+    def __init__(self, stmt: Select, page: int, per_page: int):
+        self.total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        self.per_page = per_page
+        self.pages = max(1, -(-self.total // per_page))
+        self.page = min(max(1, page), self.pages)
+        self.items = db.session.scalars(
+            stmt.limit(per_page).offset((self.page - 1) * per_page)
+        ).all()
+
+    @property
+    def has_prev(self) -> bool:
+        """Tell whether there is an earlier page."""
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        """Tell whether there is a later page."""
+        return self.page < self.pages
+
+
+def paginate(stmt: Select, per_page: int = 25) -> Page:
+    """Paginate ``stmt`` by the ``page`` query argument."""
+    return Page(stmt, request.args.get("page", 1, type=int), per_page)
