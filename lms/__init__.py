@@ -53,7 +53,6 @@ def configure_extensions(app: Flask) -> None:
         locale_selector=i18n.select_locale,
         timezone_selector=i18n.select_timezone,
         default_translation_directories=str(ROOT / "lms" / "translations"),
-        default_domain="messages",
     )
     i18n.init_app(app)
     throttle.init_app(app)

@@ -3,6 +3,7 @@
 import click
 from flask import Blueprint
 from flask_migrate import upgrade
+from sqlalchemy import select
 
 from lms.accounts import services as accounts
 from lms.accounts.models import Role
@@ -31,9 +32,19 @@ def init_db() -> None:
 @click.option(
     "--password", default="demo12345", show_default=True, help="Password of every demo account."
 )
-def seed_demo(n_agents: int, password: str) -> None:
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database has any user.")
+def seed_demo(n_agents: int, password: str, if_empty: bool) -> None:
     """Load demo data (idempotent): accounts, teams, agents in every lifecycle status."""
+    from lms.accounts.models import User
     from lms.demo import seed
+
+    if if_empty and db.session.scalar(select(User.id).limit(1)) is not None:
+        click.echo("The database already holds data: demo data not loaded.")
+        click.echo(
+            "Demo accounts, if loaded earlier: admin, trainer1, hr1, A0001… "
+            "(password demo12345 unless changed)."
+        )
+        return
 
     problems = password_problems(password)
     if problems:

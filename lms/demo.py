@@ -27,10 +27,20 @@ STAFF = [
 ]
 #: Share of demo agents in each status: most on the line, every status present.
 STATUS_MIX = (
-    [AgentStatus.ON_LINE] * 10
-    + [AgentStatus.CLASSROOM] * 2
-    + [AgentStatus.SITE_RULES, AgentStatus.SHADOWING, AgentStatus.TRIAL_CALLS]
-    + [AgentStatus.RETRAINING, AgentStatus.STANDBY, AgentStatus.DISMISSED, AgentStatus.LEFT]
+    AgentStatus.ON_LINE,
+    AgentStatus.CLASSROOM,
+    AgentStatus.SITE_RULES,
+    AgentStatus.ON_LINE,
+    AgentStatus.SHADOWING,
+    AgentStatus.TRIAL_CALLS,
+    AgentStatus.ON_LINE,
+    AgentStatus.RETRAINING,
+    AgentStatus.STANDBY,
+    AgentStatus.ON_LINE,
+    AgentStatus.DISMISSED,
+    AgentStatus.LEFT,
+    *[AgentStatus.ON_LINE] * 6,
+    AgentStatus.CLASSROOM,
 )
 
 

@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from flask import current_app, session
+from flask import current_app, has_request_context, session
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 
@@ -11,11 +11,12 @@ LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
 
 def select_locale() -> str:
     """Use the user's choice, else the visitor's session choice, else LMS_LOCALE."""
-    if current_user and current_user.is_authenticated and current_user.locale:
-        return current_user.locale
-    lang = session.get("lang")
-    if lang in LANGUAGE_NAMES:
-        return lang
+    if has_request_context():
+        if current_user and current_user.is_authenticated and current_user.locale:
+            return current_user.locale
+        lang = session.get("lang")
+        if lang in LANGUAGE_NAMES:
+            return lang
     return current_app.config["LMS_LOCALE"]
 
 
@@ -34,9 +35,15 @@ def date_filter(value: date | None) -> str:
     return "" if value is None else format_date(value, "yyyy-MM-dd")
 
 
+def current_language() -> str:
+    """Return the code (a key of LANGUAGE_NAMES) of the language in use."""
+    # Babel expands zh_CN to zh_Hans_CN (which is why the catalogue lives there).
+    return "zh_CN" if get_locale().language == "zh" else "en"
+
+
 def html_lang() -> str:
     """Return the BCP 47 tag for the page's lang attribute."""
-    return str(get_locale()).replace("_", "-")
+    return current_language().replace("_", "-")
 
 
 def init_app(app) -> None:
@@ -44,5 +51,6 @@ def init_app(app) -> None:
     app.jinja_env.filters["dt"] = datetime_filter
     app.jinja_env.filters["d"] = date_filter
     app.jinja_env.globals["html_lang"] = html_lang
+    app.jinja_env.globals["current_language"] = current_language
     app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
     app.jinja_env.add_extension("jinja2.ext.i18n")

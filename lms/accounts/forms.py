@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, StringField
+from wtforms import PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from lms.i18n import LANGUAGE_NAMES
@@ -52,5 +52,8 @@ class PreferencesForm(FlaskForm):
 
     locale = SelectField(
         _l("Language"),
-        choices=[("", _l("Site default")), *list(LANGUAGE_NAMES.items())],
+        choices=[
+            SelectChoice("", _l("Site default")),
+            *(SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()),
+        ],
     )

@@ -7,6 +7,7 @@ from wtforms import (
     BooleanField,
     DateField,
     PasswordField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -28,12 +29,12 @@ class CheckboxesField(SelectMultipleField):
 
 def role_choices():
     """Return (value, label) pairs for the roles."""
-    return [(r.value, ROLE_LABELS[r]) for r in Role]
+    return [SelectChoice(r.value, ROLE_LABELS[r]) for r in Role]
 
 
 def status_choices():
     """Return (value, label) pairs for the agent statuses."""
-    return [(s.value, label) for s, label in STATUS_LABELS.items()]
+    return [SelectChoice(s.value, label) for s, label in STATUS_LABELS.items()]
 
 
 class UserForm(FlaskForm):

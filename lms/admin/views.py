@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
+from wtforms import SelectChoice
 
 from lms.accounts import services as accounts
 from lms.accounts import sessions, throttle
@@ -23,9 +24,8 @@ blueprint_roles(bp, Role.ADMIN)
 
 
 def _team_choices():
-    return [(0, _("(no team)"))] + [
-        (t.id, t.name) for t in db.session.scalars(select(Team).order_by(Team.name))
-    ]
+    teams = db.session.scalars(select(Team).order_by(Team.name))
+    return [SelectChoice(0, _("(no team)")), *(SelectChoice(t.id, t.name) for t in teams)]
 
 
 def _apply_errors(form, exc: accounts.ValidationFailed, default: str) -> None:

@@ -1,0 +1,63 @@
+# Quick start: `make run` serves the demo, `make test` runs every test.
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+FLASK   = $(VENV)/bin/flask --app wsgi
+PORT   ?= 5000
+HOST   ?= 127.0.0.1
+
+.PHONY: run test lint format bench setup setup-dev translations db messages clean
+
+# The venv is rebuilt only when the pinned requirements change.
+$(VENV)/.stamp-runtime: requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(VENV)/.stamp-dev: requirements-dev.txt $(VENV)/.stamp-runtime
+	@$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+setup: $(VENV)/.stamp-runtime translations
+	@bash scripts/system-packages.sh run
+
+setup-dev: $(VENV)/.stamp-dev translations
+	@bash scripts/system-packages.sh test
+
+translations: $(VENV)/.stamp-runtime
+	@$(VENV)/bin/pybabel compile -f -d lms/translations
+
+db: setup
+	@$(FLASK) init-db
+	@$(FLASK) seed-demo --if-empty
+
+run: db
+	@echo ">> Serving on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
+	@$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: setup-dev
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup-dev
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+
+format: setup-dev
+	@$(VENV)/bin/ruff format .
+	@$(VENV)/bin/ruff check --fix .
+
+bench: setup-dev
+	@mkdir -p bench/out
+	@for m in bench/[a-z]*.py; do \
+	  name=$$(basename $$m .py); \
+	  echo ">> bench.$$name"; \
+	  $(PY) -m bench.$$name --json bench/out/$$name.json || exit 1; \
+	done
+
+# Refresh the message catalogue after changing user-facing strings.
+messages: setup-dev
+	@$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o lms/translations/messages.pot .
+	@$(VENV)/bin/pybabel update -i lms/translations/messages.pot -d lms/translations --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache bench/out

@@ -1,0 +1,28 @@
+"""Helpers shared by the tests."""
+
+from flask import g
+from flask_babel import force_locale, gettext
+from markupsafe import escape
+from sqlalchemy import func, select
+
+from lms.extensions import db
+
+
+def zh(msgid: str, **kwargs) -> str:
+    """Return the Chinese text of ``msgid``, checking that it is translated, HTML-escaped."""
+    # Flask-Babel ignores an empty ``g`` (it is falsy), so give it something first.
+    g.test_helper = True
+    with force_locale("zh_CN"):
+        text = gettext(msgid, **kwargs)
+    assert text != msgid % kwargs if kwargs else text != msgid, f"untranslated: {msgid}"
+    return str(escape(text))
+
+
+def count(model) -> int:
+    """Return the number of rows of ``model``."""
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def text(resp) -> str:
+    """Return a response body as text."""
+    return resp.get_data(as_text=True)
