@@ -1,0 +1,1 @@
+"""Benchmarks: each module prints a table and, with --json PATH, writes its figures."""

@@ -1,0 +1,49 @@
+"""Shared helpers of the benchmarks: argument parsing, statistics and output."""
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Callable
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    """Return an argument parser with the options every benchmark takes."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--json", metavar="PATH", help="write the figures as one JSON object")
+    return p
+
+
+def timed(fn: Callable[[], object], repeat: int) -> list[float]:
+    """Run ``fn`` ``repeat`` times; return the durations in milliseconds."""
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Return the p-th percentile (0-100) of ``values``."""
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def summarise(name: str, ms: list[float]) -> dict:
+    """Return median and p99 of ``ms`` under snake_case names with units."""
+    return {
+        f"{name}_p50_ms": round(statistics.median(ms), 3),
+        f"{name}_p99_ms": round(percentile(ms, 99), 3),
+    }
+
+
+def report(figures: dict, json_path: str | None) -> None:
+    """Print the figures as a table and optionally write them as JSON."""
+    width = max(len(k) for k in figures)
+    for key, value in figures.items():
+        print(f"  {key:<{width}}  {value}")
+    if json_path:
+        with open(json_path, "w", encoding="utf-8") as fh:
+            json.dump(figures, fh, indent=2)

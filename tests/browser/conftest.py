@@ -1,0 +1,62 @@
+"""A live server on a seeded SQLite database, and Debian's Chromium for Playwright."""
+
+import shutil
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from lms import create_app
+from lms.demo import seed
+from lms.extensions import db
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Launch Debian's Chromium; Playwright cannot download its own browser here."""
+    if not shutil.which("chromium"):
+        pytest.skip("chromium is not installed (apt-get install chromium): browser tests skipped")
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """Serve the app with demo data on a free local port; yield its base URL."""
+    tmp = tmp_path_factory.mktemp("live")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("LMS_INSTANCE_PATH", str(tmp / "instance"))
+    app = create_app(
+        {
+            "SECRET_KEY": "live-" + "y" * 40,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'live.db'}",
+            "PASSWORD_HASH_TIME_COST": 1,
+            "PASSWORD_HASH_MEMORY_COST": 1024,
+            "REDIS_URL": None,
+        }
+    )
+    with app.app_context():
+        db.create_all()
+        seed(n_agents=12)
+        db.session.commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+    with app.app_context():
+        db.engine.dispose()
+    mp.undo()
