@@ -132,11 +132,10 @@ def set_agent_profile(
             "agent.create", agent, summary=f"{no} {user.full_name}", after=agent_snapshot(agent)
         )
         return agent
+    if status is not None:
+        change_status(agent, status)
     before = agent_snapshot(agent)
     agent.employee_no, agent.team, agent.hire_date = no, team, hire_date
-    if status is not None and status != agent.status:
-        agent.status = status
-        agent.status_changed_at = utcnow()
     after = agent_snapshot(agent)
     if before != after:
         audit.record(

@@ -202,3 +202,26 @@ def test_user_list_filters(admin_client, make_user):
 
 def test_unknown_user_gives_404(admin_client):
     assert admin_client.get("/admin/users/9999").status_code == 404
+
+
+def test_status_change_of_an_agent_is_audited(admin_client, make_agent):
+    agent = make_agent(status=AgentStatus.ON_LINE)
+    resp = admin_client.submit(
+        f"/admin/users/{agent.user_id}",
+        {
+            "username": agent.user.username,
+            "full_name": agent.user.full_name,
+            "roles": ["agent"],
+            "is_active": "y",
+            "employee_no": agent.employee_no,
+            "team_id": str(agent.team_id),
+            "hire_date": "2024-03-01",
+            "status": "retraining",
+        },
+    )
+    assert resp.status_code == 302
+    db.session.refresh(agent)
+    assert agent.status == AgentStatus.RETRAINING
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "agent.status"))
+    assert event.changes == {"status": ["on_line", "retraining"]}
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "agent.update")) is None
