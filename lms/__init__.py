@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from flask_babel import lazy_gettext
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -37,6 +38,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    from lms import web
+
+    app.url_map.converters["id"] = web.IdConverter
     configure_extensions(app)
     configure_blueprints(app)
     configure_hooks(app)
@@ -53,6 +57,7 @@ def configure_extensions(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
+    login_manager.login_message = lazy_gettext("Please sign in to open this page.")
     login_manager.login_message_category = "info"
     babel.init_app(
         app,
@@ -72,6 +77,7 @@ def configure_blueprints(app: Flask) -> None:
     from lms.accounts.views import bp as accounts_bp
     from lms.admin.views import bp as admin_bp
     from lms.audit.views import bp as audit_bp
+    from lms.job_views import bp as jobs_bp
     from lms.people.views import bp as people_bp
 
     app.register_blueprint(main.bp)
@@ -79,17 +85,19 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(people_bp)
+    app.register_blueprint(jobs_bp)
     app.register_blueprint(cli.bp)
     errors.init_app(app)
 
 
 def configure_hooks(app: Flask) -> None:
     """Install access checks and security headers."""
-    from lms import security
+    from lms import security, web
     from lms.accounts import access
     from lms.accounts.models import Role
     from lms.people.models import AgentStatus
 
+    app.before_request(web.refuse_nul_bytes)
     app.before_request(access.enforce)
     app.after_request(security.set_headers)
     app.jinja_env.add_extension("jinja2.ext.do")

@@ -58,6 +58,22 @@ def seed_demo(n_agents: int, password: str, if_empty: bool) -> None:
     click.echo(f"  agents     {summary['first_agent']} … {summary['last_agent']}")
 
 
+@bp.cli.command("unlock")
+@click.argument("username")
+def unlock(username: str) -> None:
+    """Clear the sign-in lock of USERNAME (e.g. an administrator locked out)."""
+    from lms.accounts.models import User
+
+    user = db.session.scalar(
+        select(User).where(User.username == accounts.normalise_username(username))
+    )
+    if user is None:
+        raise click.ClickException(f"No user named {username}.")
+    accounts.unlock(user)
+    db.session.commit()
+    click.echo(f"{user.username} can sign in again.")
+
+
 @bp.cli.command("create-user")
 @click.argument("username")
 @click.option(

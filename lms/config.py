@@ -70,6 +70,8 @@ def from_environment(instance_path: str) -> dict:
         #: Idle time after which a server-side session ends (seconds).
         "SESSION_IDLE_TIMEOUT": int(os.environ.get("LMS_SESSION_IDLE_TIMEOUT", 8 * 3600)),
         "LOGIN_FAILURE_LIMIT": 10,
+        #: Days a password set by an administrator (or an import) stays usable unchanged.
+        "TEMPORARY_PASSWORD_DAYS": int(os.environ.get("LMS_TEMPORARY_PASSWORD_DAYS", 14)),
         "LOGIN_FAILURE_WINDOW": 15 * 60,
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session

@@ -17,10 +17,32 @@ def init_app(app) -> None:
             code=400,
             title=_("The form has expired"),
             message=_(
-                "The page was open too long or came from elsewhere. Go back, reload the page "
+                "Your session has changed since the page was opened (for example you signed "
+                "out or in again), or the form came from elsewhere. Go back, reload the page "
                 "and send the form again."
             ),
         ), 400
+
+    @app.errorhandler(400)
+    def bad_request(error):
+        return render_template(
+            "errors/error.html",
+            code=400,
+            title=_("The request could not be understood"),
+            message=_(
+                "It contains characters or values that cannot be accepted. Go back and "
+                "check what you entered."
+            ),
+        ), 400
+
+    @app.errorhandler(405)
+    def method_not_allowed(error):
+        return render_template(
+            "errors/error.html",
+            code=405,
+            title=_("This page cannot be opened that way"),
+            message=_("Use the buttons and links on the pages instead of typing the address."),
+        ), 405
 
     @app.errorhandler(403)
     def forbidden(error):

@@ -1,9 +1,11 @@
 """Language and time-zone choice, and the template filters that show times."""
 
+from contextlib import contextmanager
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
-from flask import current_app, has_request_context, session
-from flask_babel import format_date, format_datetime, get_locale
+from flask import current_app, g, has_request_context, session
+from flask_babel import force_locale, format_date, format_datetime, get_locale
 from flask_login import current_user
 
 LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
@@ -46,6 +48,19 @@ def html_lang() -> str:
     return current_language().replace("_", "-")
 
 
+@contextmanager
+def force_user_locale(user):
+    """Speak ``user``'s language outside a request (in a job or a command)."""
+    g.lms_locale_forced = True  # Flask-Babel ignores an empty g
+    with force_locale(getattr(user, "locale", None) or current_app.config["LMS_LOCALE"]):
+        yield
+
+
+def today_local() -> date:
+    """Return today's date in the centre's zone (not the server's)."""
+    return datetime.now(ZoneInfo(current_app.config["LMS_TIMEZONE"])).date()
+
+
 def init_app(app) -> None:
     """Register the filters and template globals."""
     app.jinja_env.filters["dt"] = datetime_filter
@@ -54,3 +69,9 @@ def init_app(app) -> None:
     app.jinja_env.globals["current_language"] = current_language
     app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
     app.jinja_env.add_extension("jinja2.ext.i18n")
+    from lms.audit import labels
+
+    app.jinja_env.filters["action_label"] = labels.action_label
+    app.jinja_env.filters["target_label"] = labels.target_label
+    app.jinja_env.filters["field_label"] = labels.field_label
+    app.jinja_env.globals["value_label"] = labels.value_label

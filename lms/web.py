@@ -2,10 +2,34 @@
 
 from urllib.parse import urlsplit
 
-from flask import request
+from flask import abort, request
 from sqlalchemy import Select, func, select
+from werkzeug.routing import IntegerConverter
 
 from lms.extensions import db
+
+#: Largest id a 32-bit integer column holds; larger ones cannot exist.
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """Match a database id: 1 to 2**31-1, so larger numbers are a plain 404."""
+
+    def __init__(self, map, *args, **kwargs):
+        super().__init__(map, min=1, max=MAX_ID)
+
+
+def id_arg(name: str) -> int | None:
+    """Return a query-string id, or None when absent, malformed or out of range."""
+    value = request.args.get(name, type=int)
+    return value if value is not None and 1 <= value <= MAX_ID else None
+
+
+def refuse_nul_bytes():
+    """Refuse input holding NUL characters: no field ever needs one, and databases reject them."""
+    values = [*request.args.values(), *request.form.values()]
+    if any("\x00" in v for v in values):
+        abort(400)
 
 
 def safe_next(target: str | None, default: str = "/") -> str:

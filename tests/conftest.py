@@ -96,6 +96,7 @@ def app_config(backend, tmp_path):
         "PASSWORD_HASH_TIME_COST": 1,
         "PASSWORD_HASH_MEMORY_COST": 1024,
         "REDIS_URL": None,
+        "JOBS_EAGER": True,
     }
 
 

@@ -5,15 +5,17 @@ The rule is a pure function; two stores keep the failures: Redis when REDIS_URL 
 uses it).
 """
 
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, insert, select
 
 from lms.accounts.models import LoginFailure
 from lms.extensions import db
+from lms.timeutil import utcnow
 
 
 @dataclass(frozen=True)
@@ -36,40 +38,39 @@ def lockout_state(failures: list[float], now: float, limit: int, window: int) ->
 
 
 class DatabaseStore:
-    """Failures kept in the login_failures table."""
+    """Failures kept in the login_failures table, written in their own transaction so they
+    count at once for every worker and survive the request's rollback."""
 
-    def failures(self, key: str, window: int) -> list[float]:
-        """Return the failure times inside the window."""
+    def failures(self, key: str, window: int, before: int | None = None) -> list[float]:
+        """Return the failure times inside the window (only those added before ``before``)."""
         since = datetime.now(UTC) - timedelta(seconds=window)
-        rows = db.session.scalars(
-            select(LoginFailure.at).where(LoginFailure.username_key == key, LoginFailure.at > since)
+        stmt = select(LoginFailure.at).where(
+            LoginFailure.username_key == key, LoginFailure.at > since
         )
-        return [t.timestamp() for t in rows]
+        if before is not None:
+            stmt = stmt.where(LoginFailure.id < before)
+        with db.engine.connect() as conn:
+            return [t.replace(tzinfo=UTC).timestamp() for t in conn.scalars(stmt)]
 
-    def add(self, key: str, window: int) -> None:
-        """Record one failure now; drop this key's failures older than the window."""
+    def add(self, key: str, window: int) -> int:
+        """Record one failure now and return its marker; now and then drop expired rows."""
         since = datetime.now(UTC) - timedelta(seconds=window)
-        db.session.execute(
-            delete(LoginFailure).where(LoginFailure.username_key == key, LoginFailure.at <= since)
-        )
-        db.session.add(LoginFailure(username_key=key))
-        db.session.flush()
+        with db.engine.begin() as conn:
+            marker = conn.execute(
+                insert(LoginFailure)
+                .values(username_key=key, at=utcnow())
+                .returning(LoginFailure.id)
+            ).scalar_one()
+            if secrets.randbelow(50) == 0:
+                conn.execute(delete(LoginFailure).where(LoginFailure.at <= since))
+        return marker
 
     def reset(self, key: str) -> None:
-        """Forget this key's failures."""
-        db.session.execute(delete(LoginFailure).where(LoginFailure.username_key == key))
+        """Forget this key's failures, as part of the request's own transaction.
 
-    def count_locked(self, window: int, limit: int) -> int:
-        """Return how many keys are locked now."""
-        since = datetime.now(UTC) - timedelta(seconds=window)
-        sub = (
-            select(LoginFailure.username_key)
-            .where(LoginFailure.at > since)
-            .group_by(LoginFailure.username_key)
-            .having(func.count() >= limit)
-            .subquery()
-        )
-        return db.session.scalar(select(func.count()).select_from(sub)) or 0
+        (A separate connection would wait for the request's write lock on SQLite.)
+        """
+        db.session.execute(delete(LoginFailure).where(LoginFailure.username_key == key))
 
 
 class RedisStore:
@@ -80,25 +81,32 @@ class RedisStore:
     def __init__(self, client):
         self.client = client
 
-    def failures(self, key: str, window: int) -> list[float]:
-        """Return the failure times inside the window."""
+    def failures(self, key: str, window: int, before: str | None = None) -> list[float]:
+        """Return the failure times inside the window (only those added before ``before``)."""
         now = time.time()
-        return [
-            float(s)
-            for _, s in self.client.zrangebyscore(
-                self.prefix + key, now - window, "+inf", withscores=True
-            )
-        ]
+        entries = self.client.zrangebyscore(
+            self.prefix + key, now - window, "+inf", withscores=True
+        )
+        if before is not None:
+            mine = self.client.zscore(self.prefix + key, before)
+            entries = [
+                (m, s)
+                for m, s in entries
+                if mine is not None and m.decode() != before and (s, m.decode()) < (mine, before)
+            ]
+        return [float(s) for _, s in entries]
 
-    def add(self, key: str, window: int) -> None:
-        """Record one failure now and let the set expire with the window."""
+    def add(self, key: str, window: int) -> str:
+        """Record one failure now and return its marker; let the set expire with the window."""
         now = time.time()
         name = self.prefix + key
+        member = f"{now:.6f}-{secrets.token_hex(4)}"
         pipe = self.client.pipeline()
         pipe.zremrangebyscore(name, "-inf", now - window)
-        pipe.zadd(name, {f"{now:.6f}": now})
+        pipe.zadd(name, {member: now})
         pipe.expire(name, window)
         pipe.execute()
+        return member
 
     def reset(self, key: str) -> None:
         """Forget this key's failures."""
@@ -110,13 +118,28 @@ def store():
     return current_app.extensions.get("lms_throttle_store") or DatabaseStore()
 
 
+def _state(failures: list[float]) -> Lockout:
+    cfg = current_app.config
+    return lockout_state(
+        failures, time.time(), cfg["LOGIN_FAILURE_LIMIT"], cfg["LOGIN_FAILURE_WINDOW"]
+    )
+
+
 def check(key: str) -> Lockout:
     """Return the lockout state of ``key`` now."""
-    cfg = current_app.config
-    window = cfg["LOGIN_FAILURE_WINDOW"]
-    return lockout_state(
-        store().failures(key, window), time.time(), cfg["LOGIN_FAILURE_LIMIT"], window
-    )
+    return _state(store().failures(key, current_app.config["LOGIN_FAILURE_WINDOW"]))
+
+
+def attempt(key: str) -> Lockout:
+    """Count an attempt as failed until it succeeds; return the state before it.
+
+    Recording first, and judging by the failures recorded earlier, keeps concurrent
+    attempts from all slipping past the limit while their passwords are being checked.
+    """
+    s = store()
+    window = current_app.config["LOGIN_FAILURE_WINDOW"]
+    marker = s.add(key, window)
+    return _state(s.failures(key, window, before=marker))
 
 
 def record_failure(key: str) -> Lockout:

@@ -47,6 +47,8 @@ def login():
 @public
 def logout():
     """End the session on the server."""
+    if current_user.is_authenticated:
+        audit.record("auth.logout", current_user, summary=current_user.username)
     sessions.end()
     db.session.commit()
     flash(_("You have signed out."), "info")
@@ -66,6 +68,12 @@ def change_password():
                 form.new_password.data,
                 keep_sid=session.get("sid"),
             )
+        except services.AccountLocked as exc:
+            db.session.commit()  # keep the revoked sessions and the audit entry
+            sessions.end()
+            db.session.commit()
+            flash(exc.messages[0], "error")
+            return redirect(url_for("accounts.login"))
         except services.ValidationFailed as exc:
             db.session.rollback()
             getattr(form, exc.field or "new_password").errors = list(exc.messages)

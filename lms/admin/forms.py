@@ -94,9 +94,3 @@ class ImportAgentsForm(FlaskForm):
             FileAllowed(["xlsx", "csv"], _l("Upload an .xlsx or .csv file.")),
         ],
     )
-    initial_password = PasswordField(
-        _l("Initial password for every imported agent"),
-        validators=[DataRequired(_l("Enter the initial password."))],
-        description=_l("Each agent must change it at first sign-in."),
-        render_kw={"autocomplete": "new-password"},
-    )

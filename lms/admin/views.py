@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from wtforms import SelectChoice
 
+from lms import audit, jobs
 from lms.accounts import services as accounts
 from lms.accounts import sessions, throttle
 from lms.accounts.access import blueprint_roles
@@ -92,8 +93,8 @@ def user_new():
                 form.roles.data,
                 form.password.data,
                 must_change_password=True,
+                is_active=form.is_active.data,
             )
-            user.is_active = form.is_active.data
             _save_profile(form, user)
         except accounts.ValidationFailed as exc:
             db.session.rollback()
@@ -113,7 +114,7 @@ def user_new():
     )
 
 
-@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@bp.route("/users/<id:user_id>", methods=["GET", "POST"])
 def user_edit(user_id: int):
     """Edit a user's name, roles, state and agent profile."""
     user = db.session.get(User, user_id) or abort(404)
@@ -160,7 +161,7 @@ def user_edit(user_id: int):
     ), (422 if form.errors else 200)
 
 
-@bp.post("/users/<int:user_id>/password")
+@bp.post("/users/<id:user_id>/password")
 def user_reset_password(user_id: int):
     """Give a user a temporary password and end their sessions."""
     user = db.session.get(User, user_id) or abort(404)
@@ -185,22 +186,21 @@ def user_reset_password(user_id: int):
     return redirect(url_for("admin.user_edit", user_id=user.id))
 
 
-@bp.post("/users/<int:user_id>/unlock")
+@bp.post("/users/<id:user_id>/unlock")
 def user_unlock(user_id: int):
     """Clear a user's failed sign-ins."""
     user = db.session.get(User, user_id) or abort(404)
     accounts.unlock(user)
     db.session.commit()
-    flash(_("%(name)s can sign in again.", name=user.username), "success")
+    flash(_("The sign-in lock of %(name)s is cleared.", name=user.username), "success")
     return redirect(url_for("admin.user_edit", user_id=user.id))
 
 
-@bp.post("/users/<int:user_id>/sessions/end")
+@bp.post("/users/<id:user_id>/sessions/end")
 def user_end_sessions(user_id: int):
     """Sign a user out everywhere."""
     user = db.session.get(User, user_id) or abort(404)
     n = sessions.revoke_all(user)
-    from lms import audit
 
     audit.record("user.sessions_ended", user, summary=user.username, after={"sessions_ended": n})
     db.session.commit()
@@ -243,7 +243,7 @@ def team_create():
     return render_template("admin/teams.html", rows=rows, form=form), 422
 
 
-@bp.route("/teams/<int:team_id>", methods=["GET", "POST"])
+@bp.route("/teams/<id:team_id>", methods=["GET", "POST"])
 def team_edit(team_id: int):
     """Rename a team or change its description."""
     team = db.session.get(Team, team_id) or abort(404)
@@ -263,7 +263,7 @@ def team_edit(team_id: int):
     )
 
 
-@bp.post("/teams/<int:team_id>/delete")
+@bp.post("/teams/<id:team_id>/delete")
 def team_delete(team_id: int):
     """Delete a team without agents."""
     team = db.session.get(Team, team_id) or abort(404)
@@ -282,28 +282,24 @@ def team_delete(team_id: int):
 
 @bp.route("/import-agents", methods=["GET", "POST"])
 def import_agents():
-    """Upload agents in bulk; nothing is created unless every row is right."""
+    """Check an upload at once; if every row is right, create the agents in a job."""
     form = ImportAgentsForm()
-    report, created = None, []
+    report = None
     if form.validate_on_submit():
         upload = form.file.data
         try:
-            report, created = importer.import_agents(
-                upload.filename or "", upload.read(), form.initial_password.data
-            )
+            report, job = importer.start_import(upload.filename or "", upload.read(), current_user)
         except accounts.ValidationFailed as exc:
             db.session.rollback()
             _apply_errors(form, exc, "file")
         else:
-            if report.errors:
-                db.session.rollback()
-            else:
+            if job is not None:
                 db.session.commit()
-                flash(_("Imported %(n)d agents.", n=len(created)), "success")
+                jobs.start(job.id)
+                return redirect(url_for("jobs.show", job_id=job.id))
+            db.session.rollback()
     status = 422 if form.errors or (report and report.errors) else 200
-    return render_template(
-        "admin/import_agents.html", form=form, report=report, created=created
-    ), status
+    return render_template("admin/import_agents.html", form=form, report=report), status
 
 
 @bp.get("/import-agents/template.xlsx")

@@ -22,6 +22,8 @@ def _day(value: str):
         day = datetime.strptime(value, "%Y-%m-%d")
     except ValueError:
         return None
+    if not 1900 <= day.year <= 9000:
+        return None  # no event is that old or new; and the UTC arithmetic would overflow
     return day.replace(tzinfo=ZoneInfo(current_app.config["LMS_TIMEZONE"]))
 
 

@@ -1,23 +1,26 @@
 """Bulk import of agents from .xlsx or .csv: all rows or none, with an error per bad row."""
 
-import csv
 import io
 import re
-from dataclasses import dataclass, field
+import secrets
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
 
+from lms import audit, jobs
 from lms.accounts import passwords
 from lms.accounts.models import Role, User
-from lms.accounts.services import ValidationFailed, create_user
+from lms.accounts.services import ValidationFailed, create_user, username_format
 from lms.extensions import db
+from lms.i18n import today_local
 from lms.people.models import Agent, AgentStatus, Team
 from lms.people.services import set_agent_profile
+from lms.tabular import read_rows
 
 #: Column key -> accepted header names (Chinese first: it is what the template writes).
 COLUMNS = {
@@ -83,43 +86,18 @@ def parse_date(value) -> date | None:
         return None
 
 
-def read_table(filename: str, data: bytes) -> list[list]:
-    """Return the rows of the first sheet of an .xlsx, or of a .csv (UTF-8 or GBK)."""
-    name = filename.lower()
-    if name.endswith(".xlsx"):
-        try:
-            wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many types for a damaged file
-            raise ValidationFailed(_("The file is not a readable .xlsx workbook.")) from exc
-        ws = wb.worksheets[0]
-        rows = [list(r) for r in ws.iter_rows(values_only=True)]
-        wb.close()
-        return rows
-    if name.endswith(".csv"):
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = data.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise ValidationFailed(_("The CSV file is neither UTF-8 nor GBK text."))
-        return [list(r) for r in csv.reader(io.StringIO(text))]
-    raise ValidationFailed(_("Upload an .xlsx or .csv file."))
-
-
 def _cell(value) -> str:
     return "" if value is None else str(value).strip()
 
 
-def parse(table: list[list]) -> ImportReport:
-    """Check every row of ``table`` (header first) on its own and against the others."""
+def parse(rows: list[tuple[int, list]]) -> ImportReport:
+    """Check every row (header first, with its line number) on its own and against the others."""
     report = ImportReport()
-    table = [r for r in table if any(_cell(c) for c in r)]
-    if not table:
+    if not rows:
         report.error(0, _("The file is empty."))
         return report
-    header = [_cell(c).lower() for c in table[0]]
+    header_line, header_cells = rows[0]
+    header = [_cell(c).lower() for c in header_cells]
     index = {}
     for key, names in COLUMNS.items():
         for i, h in enumerate(header):
@@ -128,15 +106,16 @@ def parse(table: list[list]) -> ImportReport:
                 break
     missing = [COLUMNS[k][0] for k in REQUIRED if k not in index]
     if missing:
-        report.error(1, _("Missing columns: %(cols)s.", cols="、".join(missing)))
+        report.error(header_line, _("Missing columns: %(cols)s.", cols="、".join(missing)))
         return report
-    if len(table) - 1 > MAX_ROWS:
-        report.error(0, _("At most %(n)d rows can be imported at once.", n=MAX_ROWS))
+    if len(rows) == 1:
+        report.error(0, _("The file has a header but no agents."))
         return report
     statuses = status_names()
+    today = today_local()
     seen_no: dict[str, int] = {}
     seen_user: dict[str, int] = {}
-    for line, raw in enumerate(table[1:], start=2):
+    for line, raw in rows[1:]:
 
         def get(key, raw=raw):
             i = index.get(key)
@@ -158,35 +137,34 @@ def parse(table: list[list]) -> ImportReport:
             problems.append(_("姓名 may be at most 64 characters."))
         if not team:
             problems.append(_("班组 is empty."))
-        hire = parse_date(get("hire_date")) if _cell(get("hire_date")) else None
-        if not _cell(get("hire_date")):
+        raw_date = _cell(get("hire_date"))
+        hire = parse_date(get("hire_date")) if raw_date else None
+        if not raw_date:
             problems.append(_("入职日期 is empty."))
         elif hire is None:
-            problems.append(
-                _("入职日期 %(v)s is not a date like 2024-03-01.", v=_cell(get("hire_date")))
-            )
-        elif hire > date.today():
+            problems.append(_("入职日期 %(v)s is not a date like 2024-03-01.", v=raw_date))
+        elif hire > today:
             problems.append(_("入职日期 %(v)s is in the future.", v=hire.isoformat()))
         status_text = _cell(get("status")).lower()
         status = statuses.get(status_text) if status_text else AgentStatus.CLASSROOM
         if status is None:
             problems.append(_("状态 %(v)s is not a known status.", v=_cell(get("status"))))
         username = (_cell(get("username")) or no).lower()
-        if username and username in seen_user and no not in seen_no:
+        if _cell(get("username")):
+            try:
+                username = username_format(username)
+            except ValidationFailed as exc:
+                problems.extend(f"用户名 {username}: {m}" for m in exc.messages)
+        if username and username in seen_user and (no not in seen_no):
             problems.append(
                 _("用户名 %(u)s repeats row %(row)d.", u=username, row=seen_user[username])
             )
-        if no and no not in seen_no:
-            seen_no[no] = line
-        if username and username not in seen_user:
-            seen_user[username] = line
-        if problems:
-            for p in problems:
-                report.error(line, p)
-        else:
+        seen_no.setdefault(no, line) if no else None
+        seen_user.setdefault(username, line) if username else None
+        for p in problems:
+            report.error(line, p)
+        if not problems:
             report.rows.append(AgentRow(line, no, name, team, hire, status, username))
-    if len(table) == 1:
-        report.error(0, _("The file has a header but no agents."))
     return report
 
 
@@ -215,41 +193,100 @@ def check_against_database(report: ImportReport) -> dict[str, Team]:
     return teams
 
 
-def import_agents(filename: str, data: bytes, initial_password: str) -> tuple[ImportReport, list]:
-    """Create every agent of the file, or none when any row is bad."""
-    report = parse(read_table(filename, data))
-    problems = passwords.password_problems(initial_password)
-    if problems:
-        raise ValidationFailed(problems, field="initial_password")
-    if report.errors:
-        return report, []
+def check_file(filename: str, data: bytes) -> ImportReport:
+    """Read and check an upload completely, without changing anything."""
+    report = parse(read_rows(filename, data, max_rows=MAX_ROWS, max_cols=len(COLUMNS) + 10))
+    if not report.errors:
+        check_against_database(report)
+    return report
+
+
+def temporary_password() -> str:
+    """Return a random password that is easy to read out (no 0/O, 1/l/I)."""
+    letters, digits = "abcdefghjkmnpqrstuvwxyz", "23456789"
+    chars = [secrets.choice(letters) for _ in range(6)] + [secrets.choice(digits) for _ in range(4)]
+    secrets.SystemRandom().shuffle(chars)
+    return "".join(chars)
+
+
+@jobs.register("import_agents")
+def run_import(progress, params: dict, user) -> dict:
+    """Create the checked rows of an import, each with its own temporary password."""
+    report = ImportReport(
+        rows=[
+            AgentRow(
+                r["line"],
+                r["employee_no"],
+                r["full_name"],
+                r["team"],
+                date.fromisoformat(r["hire_date"]),
+                AgentStatus(r["status"]),
+                r["username"],
+            )
+            for r in params["rows"]
+        ]
+    )
+    total = len(report.rows)
+    # Hashing is the slow part (tens of ms a row): do it first, reporting progress, so the
+    # one transaction that writes holds its locks only briefly.
+    progress(0, total, _("Generating temporary passwords"))
+    creds = []
+    for i, row in enumerate(report.rows, start=1):
+        password = temporary_password()
+        creds.append((row, password, passwords.hash_password(password)))
+        if i % 20 == 0 or i == total:
+            progress(i, total)
     teams = check_against_database(report)
     if report.errors:
-        return report, []
-    # One hash for the batch: the password is a shared, temporary one that every holder
-    # must replace at first sign-in, and hashing thousands of rows one by one would take
-    # minutes of a request.
-    shared_hash = passwords.hash_password(initial_password)
-    created = []
-    for row in report.rows:
-        user = create_user(
+        raise ValidationFailed(
+            [_("Row %(row)d: %(msg)s", row=line, msg=msg) for line, msg in report.errors]
+        )
+    progress(total, total, _("Saving"))
+    credentials = []
+    for row, password, hashed in creds:
+        new = create_user(
             row.username,
             row.full_name,
             [Role.AGENT],
             "",
-            password_hash=shared_hash,
+            password_hash=hashed,
             must_change_password=True,
+            actor=user,
         )
-        created.append(
-            set_agent_profile(
-                user,
-                employee_no=row.employee_no,
-                team=teams[row.team],
-                hire_date=row.hire_date,
-                status=row.status,
-            )
+        set_agent_profile(
+            new,
+            employee_no=row.employee_no,
+            team=teams[row.team],
+            hire_date=row.hire_date,
+            status=row.status,
+            actor=user,
         )
-    return report, created
+        credentials.append(
+            {
+                "employee_no": row.employee_no,
+                "full_name": row.full_name,
+                "team": row.team,
+                "username": new.username,
+                "password": password,
+            }
+        )
+    audit.record(
+        "agent.import", summary=params.get("filename", ""), after={"agents": total}, actor=user
+    )
+    return {"created": total, "credentials": credentials}
+
+
+def start_import(filename: str, data: bytes, user) -> tuple[ImportReport, "jobs.Job | None"]:
+    """Check the file; when every row is right, queue the job that creates the agents."""
+    report = check_file(filename, data)
+    if report.errors:
+        return report, None
+    rows = [
+        {**asdict(r), "hire_date": r.hire_date.isoformat(), "status": r.status.value}
+        for r in report.rows
+    ]
+    job = jobs.create("import_agents", {"filename": filename, "rows": rows}, user)
+    return report, job
 
 
 def template_workbook() -> bytes:

@@ -9,6 +9,7 @@ from lms import audit
 from lms.accounts.models import Role, User
 from lms.accounts.services import ValidationFailed
 from lms.extensions import db
+from lms.i18n import today_local
 from lms.people.models import Agent, AgentStatus, Team
 from lms.timeutil import utcnow
 
@@ -98,10 +99,10 @@ def check_employee_no(employee_no: str, exclude_id: int | None = None) -> str:
 
 
 def check_hire_date(value: date | None) -> date:
-    """Refuse a missing or future hire date."""
+    """Refuse a missing or future hire date (today as the centre counts it)."""
     if value is None:
         raise ValidationFailed(_("A hire date is required."), field="hire_date")
-    if value > date.today():
+    if value > today_local():
         raise ValidationFailed(_("The hire date cannot be in the future."), field="hire_date")
     return value
 
@@ -113,6 +114,7 @@ def set_agent_profile(
     team: Team | None,
     hire_date: date | None,
     status: AgentStatus | None = None,
+    actor=None,
 ) -> Agent:
     """Create or update the agent profile of ``user``."""
     agent = user.agent
@@ -144,7 +146,7 @@ def set_agent_profile(
     return agent
 
 
-def change_status(agent: Agent, status: AgentStatus, reason: str = "") -> None:
+def change_status(agent: Agent, status: AgentStatus, reason: str = "", actor=None) -> None:
     """Move an agent to another lifecycle status; the one place that does so."""
     status = AgentStatus(status)
     if status == agent.status:

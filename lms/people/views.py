@@ -8,7 +8,7 @@ from lms.accounts.models import Role
 from lms.extensions import db
 from lms.people import services
 from lms.people.models import AgentStatus, Team
-from lms.web import paginate
+from lms.web import id_arg, paginate
 
 bp = Blueprint("people", __name__, url_prefix="/agents")
 blueprint_roles(bp, Role.TRAINER, Role.HR, Role.ADMIN)
@@ -17,7 +17,7 @@ blueprint_roles(bp, Role.TRAINER, Role.HR, Role.ADMIN)
 @bp.get("/")
 def agents():
     """List agents filtered by team, status and a search text."""
-    team_id = request.args.get("team", type=int)
+    team_id = id_arg("team")
     status = request.args.get("status", "")
     if status not in {s.value for s in AgentStatus}:
         status = ""

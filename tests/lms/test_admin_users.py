@@ -225,3 +225,38 @@ def test_status_change_of_an_agent_is_audited(admin_client, make_agent):
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "agent.status"))
     assert event.changes == {"status": ["on_line", "retraining"]}
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "agent.update")) is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/users/2147483648",
+        "/admin/users/99999999999999999999",
+        "/admin/teams/99999999999999999999",
+    ],
+)
+def test_out_of_range_ids_are_404(admin_client, url):
+    assert admin_client.get(url).status_code == 404
+
+
+def test_out_of_range_filters_are_ignored(admin_client):
+    assert admin_client.get("/agents/?team=99999999999999999999").status_code == 200
+    assert admin_client.get("/admin/audit/?until=9999-12-31").status_code == 200
+    assert admin_client.get("/admin/audit/?since=0001-01-01").status_code == 200
+
+
+def test_user_created_disabled_is_audited_as_disabled(admin_client):
+    admin_client.submit("/admin/users/new", new_user_form(is_active=""))
+    user = db.session.scalar(select(User).where(User.username == "zhangsan"))
+    assert user.is_active is False
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.create"))
+    assert event.changes["is_active"] == [None, False]
+
+
+def test_hire_date_today_in_shanghai_is_accepted(app):
+    from lms.i18n import today_local
+    from lms.people.services import check_hire_date
+
+    assert check_hire_date(today_local()) == today_local()
+    with pytest.raises(ValueError):
+        check_hire_date(today_local() + timedelta(days=1))

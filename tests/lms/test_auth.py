@@ -266,3 +266,102 @@ def test_security_headers(client):
     cookie = SimpleCookie(resp.headers.get("Set-Cookie", ""))
     if "lms_session" in cookie:
         assert cookie["lms_session"]["httponly"]
+
+
+def test_temporary_password_expires(client, make_user, app):
+    from datetime import timedelta
+
+    from lms.timeutil import utcnow
+
+    user = make_user(Role.AGENT, username="new1", must_change=True)
+    user.password_changed_at = utcnow() - timedelta(days=app.config["TEMPORARY_PASSWORD_DAYS"] + 1)
+    db.session.commit()
+    resp = client.submit("/login", {"username": "new1", "password": PASSWORD})
+    assert resp.status_code == 422
+    assert zh("Your temporary password has expired. Ask an administrator to reset it.") in text(
+        resp
+    )
+    assert count(UserSession) == 0
+
+
+def test_guessing_the_current_password_locks_and_signs_out(client, make_user, login):
+    make_user(Role.AGENT, username="a1")
+    login(client, "a1")
+    for _ in range(9):
+        resp = client.submit(
+            "/account/password",
+            {
+                "current_password": "guess-1234",
+                "new_password": "Good-pass-11",
+                "confirm": "Good-pass-11",
+            },
+        )
+        assert resp.status_code == 422
+    resp = client.submit(
+        "/account/password",
+        {
+            "current_password": "guess-1234",
+            "new_password": "Good-pass-11",
+            "confirm": "Good-pass-11",
+        },
+    )
+    assert resp.status_code == 302 and resp.location == "/login"
+    assert client.get("/").status_code == 302
+    resp = client.submit("/login", {"username": "a1", "password": PASSWORD})
+    assert "登录失败次数过多" in text(resp)
+
+
+def test_concurrent_guesses_cannot_pass_the_limit(app, make_user):
+    """Thirty simultaneous attempts: at most ten are judged before the lock."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lms.accounts import throttle
+
+    def one(_):
+        with app.app_context():
+            state = throttle.attempt("target")
+            db.session.remove()
+            return state.locked
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(one, range(30)))
+    assert results.count(False) <= 10
+    assert results.count(True) >= 20
+
+
+def test_long_or_odd_usernames_are_just_wrong(client):
+    for name in ("İ" * 40, "x" * 64):
+        resp = client.submit("/login", {"username": name, "password": "whatever1"})
+        assert resp.status_code == 422
+        assert "用户名或密码错误" in text(resp)
+
+
+def test_nul_bytes_are_refused_with_a_clear_page(client, make_user, login):
+    resp = client.submit("/login", {"username": "boss\x00", "password": "x"})
+    assert resp.status_code == 400
+    assert zh("The request could not be understood") in text(resp)
+    make_user(Role.TRAINER, username="t1")
+    login(client, "t1")
+    assert client.get("/agents/?q=%00").status_code == 400
+
+
+def test_logout_by_get_gets_a_clear_page(client):
+    resp = client.get("/logout")
+    assert resp.status_code == 405
+    assert zh("This page cannot be opened that way") in text(resp)
+
+
+def test_sign_in_prompt_is_translated(client):
+    client.get("/")
+    page = text(client.get("/login"))
+    assert zh("Please sign in to open this page.") in page
+
+
+def test_sign_in_and_out_are_audited(client, make_user, login):
+    from lms.audit.models import AuditEvent
+
+    make_user(Role.AGENT, username="a1")
+    login(client, "a1")
+    client.submit("/logout")
+    actions = [e.action for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+    assert actions == ["auth.login", "auth.logout"]

@@ -78,3 +78,15 @@ def test_create_user_errors_change_nothing(runner, make_user):
         result = runner.invoke(args=args)
         assert result.exit_code != 0, args
     assert db.session.scalar(select(func.count(User.id))) == 1
+
+
+def test_unlock_command(runner, make_user, app):
+    make_user(Role.ADMIN, username="root1")
+    client = app.test_client()
+    for _ in range(10):
+        client.submit("/login", {"username": "root1", "password": "wrong-pass1"})
+    result = runner.invoke(args=["unlock", "ROOT1"])
+    assert result.exit_code == 0, result.output
+    resp = client.submit("/login", {"username": "root1", "password": "Passw0rd-demo"})
+    assert resp.status_code == 302
+    assert runner.invoke(args=["unlock", "nobody"]).exit_code != 0

@@ -1,9 +1,13 @@
 """Bulk import of agents: all rows or none, an error per bad row."""
 
 import io
+import re
+import time
+import zipfile
 from datetime import date, timedelta
 
 import pytest
+from markupsafe import escape
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
@@ -34,16 +38,19 @@ def csv_bytes(rows, header=HEADER, encoding="utf-8-sig") -> bytes:
     return ("\n".join(lines) + "\n").encode(encoding)
 
 
-def upload(client, data: bytes, name: str, password="Start-pass-1"):
-    """Post an import file."""
+def upload(client, data: bytes, name: str, follow=True):
+    """Post an import file; follow the redirect to the job page."""
     return client.submit(
         "/admin/import-agents",
-        {
-            "file": (io.BytesIO(data), name),
-            "initial_password": password,
-        },
+        {"file": (io.BytesIO(data), name)},
         content_type="multipart/form-data",
+        follow_redirects=follow,
     )
+
+
+def temporary_passwords(page: str) -> dict[str, str]:
+    """Read username -> temporary password from the job page."""
+    return dict(re.findall(r"<td>([a-z0-9-]+)</td><td><code>([a-z0-9]+)</code></td>", page))
 
 
 @pytest.fixture
@@ -62,6 +69,10 @@ GOOD = [
 def test_xlsx_import_creates_every_agent(admin_client, teams, app, login):
     resp = upload(admin_client, xlsx(GOOD), "agents.xlsx")
     assert resp.status_code == 200, text(resp)[:2000]
+    page = text(resp)
+    creds = temporary_passwords(page)
+    assert set(creds) == {"a2001", "a2002", "a2003"}
+    assert len(set(creds.values())) == 3  # every agent has a password of their own
     agents = {a.employee_no: a for a in db.session.scalars(select(Agent))}
     assert set(agents) == {"A2001", "A2002", "A2003"}
     assert agents["A2001"].status == AgentStatus.ON_LINE
@@ -70,8 +81,13 @@ def test_xlsx_import_creates_every_agent(admin_client, teams, app, login):
     assert agents["A2002"].hire_date == date(2024, 3, 15)
     user = agents["A2003"].user
     assert user.username == "a2003" and user.roles == {Role.AGENT} and user.must_change_password
-    resp = login(app.test_client(), "A2003", "Start-pass-1")
+    assert len({a.user.password_hash for a in agents.values()}) == 3
+    resp = login(app.test_client(), "A2003", creds["a2003"])
     assert resp.location == "/account/password"
+    # Another agent's temporary password does not open this account.
+    other = app.test_client()
+    resp = other.submit("/login", {"username": "A2003", "password": creds["a2001"]})
+    assert resp.status_code == 422
 
 
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "gb18030"])
@@ -174,11 +190,129 @@ def test_unreadable_files_are_explained(admin_client, teams, data, name, msgid):
     assert count(Agent) == 0
 
 
-def test_weak_initial_password_is_refused(admin_client, teams):
-    resp = upload(admin_client, xlsx(GOOD), "a.xlsx", password="12345678")
+def test_credentials_download_once_and_can_be_deleted(admin_client, teams, app, make_user, login):
+    resp = upload(admin_client, xlsx(GOOD), "agents.xlsx", follow=False)
+    job_url = resp.location
+    csv_resp = admin_client.get(f"{job_url}/credentials.csv")
+    assert csv_resp.status_code == 200
+    body = csv_resp.get_data(as_text=True)
+    assert body.startswith("\ufeff工号,姓名,班组,用户名,临时密码") and "A2001" in body
+    # Nobody else sees the job, not even another administrator.
+    make_user(Role.ADMIN, username="boss2")
+    other = app.test_client()
+    login(other, "boss2")
+    assert other.get(job_url).status_code == 404
+    assert other.get(f"{job_url}/credentials.csv").status_code == 404
+    admin_client.submit(f"{job_url}/forget")
+    page = text(admin_client.get(job_url))
+    assert temporary_passwords(page) == {}
+    assert admin_client.get(f"{job_url}/credentials.csv").status_code == 404
+
+
+def test_import_runs_in_the_background_and_reports_progress(admin_client, teams, app):
+    app.config["JOBS_EAGER"] = False
+    resp = upload(admin_client, xlsx(GOOD), "agents.xlsx", follow=False)
+    job_url = resp.location
+    deadline = time.monotonic() + 30
+    state = {}
+    while time.monotonic() < deadline:
+        state = admin_client.get(f"{job_url}.json").get_json()
+        if state["status"] in ("done", "failed"):
+            break
+        time.sleep(0.1)
+    assert state["status"] == "done" and state["percent"] == 100, state
+    assert count(Agent) == 3
+
+
+def test_import_job_refuses_rows_taken_since_the_check(admin_client, teams, app, make_agent):
+    """If another admin adds an agent between the check and the job, nothing is created."""
+    from lms import jobs
+    from lms.people.importer import start_import
+
+    _report, job = start_import("a.xlsx", xlsx(GOOD), None)
+    db.session.commit()
+    make_agent(employee_no="A2002", team=teams[0])
+    jobs.start(job.id)
+    db.session.expire_all()
+    job = db.session.get(jobs.Job, job.id)
+    assert job.status == jobs.JobStatus.FAILED
+    assert zh("工号 %(no)s is already in use.", no="A2002") in str(escape(job.message))
+    assert count(Agent) == 1
+
+
+def test_row_numbers_count_blank_lines(admin_client, teams):
+    data = csv_bytes(
+        [["", "", "", "", ""], ["", "", "", "", ""], ["A1", "王芳", "无此组", "2024-01-01", ""]]
+    )
+    resp = upload(admin_client, data, "a.csv")
+    assert "<tr><td>4</td>" in text(resp)
+
+
+def test_bad_username_column_is_reported_on_its_row(admin_client, teams):
+    data = xlsx([["A1", "王芳", "一组", "2024-01-01", "", "李四"]], header=[*HEADER, "用户名"])
+    resp = upload(admin_client, data, "a.xlsx")
     assert resp.status_code == 422
-    assert zh("The password must contain both letters and digits.") in text(resp)
+    assert "<tr><td>2</td><td>用户名 李四" in text(resp)
+
+
+def test_a_workbook_claiming_a_huge_range_is_read_quickly(admin_client, teams):
+    data = xlsx(GOOD)
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            content = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                content = re.sub(
+                    rb'<dimension ref="[^"]+"', b'<dimension ref="A1:XFD1048576"', content
+                )
+            dst.writestr(item, content)
+    resp = upload(admin_client, out.getvalue(), "a.xlsx")
+    assert resp.status_code == 200
+    assert count(Agent) == 3
+
+
+def test_too_many_rows_are_refused(admin_client, teams, monkeypatch):
+    from lms.people import importer
+
+    monkeypatch.setattr(importer, "MAX_ROWS", 2)
+    resp = upload(admin_client, xlsx(GOOD), "a.xlsx")
+    assert resp.status_code == 422
+    assert zh("At most %(n)d rows can be imported at once.", n=2) in text(resp)
     assert count(Agent) == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "msgid", "kw"),
+    [
+        (
+            b'\xe5\xb7\xa5\xe5\x8f\xb7,x\n"open' + b"a" * 200_000,
+            "a.csv",
+            "The CSV file is malformed near line %(line)d (often an unclosed quote).",
+            {"line": 2},
+        ),
+        (b"a,b\x00,c\n", "a.csv", "The CSV file contains binary data.", {}),
+    ],
+)
+def test_malformed_csv_is_explained(admin_client, teams, data, name, msgid, kw):
+    resp = upload(admin_client, data, name)
+    assert resp.status_code == 422
+    assert zh(msgid, **kw) in text(resp)
+
+
+def test_truncated_xlsx_is_explained(admin_client, teams):
+    data = xlsx(GOOD)
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            content = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                content = content[: len(content) // 2]
+            dst.writestr(item, content)
+    resp = upload(admin_client, out.getvalue(), "a.xlsx")
+    assert resp.status_code == 422
+    assert zh("The file is not a readable .xlsx workbook.") in text(resp)
 
 
 def test_template_downloads_and_imports_back(admin_client, make_team):
@@ -197,7 +331,7 @@ def test_template_downloads_and_imports_back(admin_client, make_team):
     assert wb["agents"].data_validations.dataValidation  # drop-downs for status and team
     assert "说明" in wb.sheetnames
     resp = upload(admin_client, resp.data, "agents-template.xlsx")
-    assert resp.status_code == 200
+    assert resp.status_code == 200, text(resp)[-3000:]
     assert db.session.scalar(select(Agent)).employee_no == "A1001"
 
 
@@ -218,5 +352,7 @@ def test_parse_date(value, expected):
 
 
 def test_parse_reports_every_bad_row_not_only_the_first(app):
-    report = parse([HEADER, ["", "a", "一组", "2024-01-01", ""], ["B1", "", "一组", "x", ""]])
+    report = parse(
+        [(1, HEADER), (2, ["", "a", "一组", "2024-01-01", ""]), (3, ["B1", "", "一组", "x", ""])]
+    )
     assert [line for line, _ in report.errors] == [2, 3, 3]

@@ -20,3 +20,32 @@ document.addEventListener("DOMContentLoaded", () => {
     sync();
   }
 });
+
+document.addEventListener("DOMContentLoaded", () => {
+  // Follow a background job: poll its progress and reload the page when it ends.
+  const box = document.getElementById("job");
+  if (!box || box.dataset.running !== "true") return;
+  const bar = document.getElementById("job-progress");
+  const message = document.getElementById("job-message");
+  const count = document.getElementById("job-count");
+  const poll = async () => {
+    try {
+      const resp = await fetch(box.dataset.statusUrl, { headers: { Accept: "application/json" } });
+      if (resp.ok) {
+        const job = await resp.json();
+        if (job.status !== "queued" && job.status !== "running") {
+          window.location.reload();
+          return;
+        }
+        bar.value = job.percent;
+        bar.textContent = `${job.percent}%`;
+        count.textContent = `${job.done} / ${job.total}`;
+        if (job.message) message.textContent = job.message;
+      }
+    } catch (err) {
+      // A dropped request is retried on the next tick.
+    }
+    window.setTimeout(poll, 1000);
+  };
+  window.setTimeout(poll, 500);
+});

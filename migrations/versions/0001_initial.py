@@ -1,8 +1,8 @@
-"""accounts, people and audit log
+"""accounts, people, audit log and jobs
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 22:59:39.044323
+Create Date: 2026-11-29 23:18:05.373643
 
 """
 from alembic import op
@@ -25,6 +25,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_login_failures'))
     )
     with op.batch_alter_table('login_failures', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_login_failures_at'), ['at'], unique=False)
         batch_op.create_index('ix_login_failures_key_at', ['username_key', 'at'], unique=False)
 
     op.create_table('teams',
@@ -87,6 +88,22 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_audit_events_at'), ['at'], unique=False)
         batch_op.create_index('ix_audit_events_target', ['target_type', 'target_id'], unique=False)
 
+    op.create_table('jobs',
+    sa.Column('id', sa.String(length=32), nullable=False),
+    sa.Column('kind', sa.String(length=64), nullable=False),
+    sa.Column('status', sa.Enum('queued', 'running', 'done', 'failed', name='job_status', native_enum=False, length=32), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.Column('done', sa.Integer(), nullable=False),
+    sa.Column('total', sa.Integer(), nullable=False),
+    sa.Column('message', sa.String(length=500), nullable=False),
+    sa.Column('params', sa.JSON(), nullable=True),
+    sa.Column('result', sa.JSON(), nullable=True),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_jobs_created_by_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_jobs'))
+    )
     op.create_table('user_roles',
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('role', sa.Enum('agent', 'trainer', 'hr', 'admin', name='role', native_enum=False, length=32), nullable=False),
@@ -117,6 +134,7 @@ def downgrade():
 
     op.drop_table('user_sessions')
     op.drop_table('user_roles')
+    op.drop_table('jobs')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_events_target')
         batch_op.drop_index(batch_op.f('ix_audit_events_at'))
@@ -133,6 +151,7 @@ def downgrade():
     op.drop_table('teams')
     with op.batch_alter_table('login_failures', schema=None) as batch_op:
         batch_op.drop_index('ix_login_failures_key_at')
+        batch_op.drop_index(batch_op.f('ix_login_failures_at'))
 
     op.drop_table('login_failures')
     # ### end Alembic commands ###

@@ -1,0 +1,162 @@
+"""Background jobs: long work (big imports, batches of PDFs) runs off the request and
+reports its progress, which a page polls.
+
+Jobs run in a small thread pool inside the web process. A job whose process died shows as
+interrupted once it has not reported for STALE_AFTER.
+"""
+
+import enum
+import secrets
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import JSON, ForeignKey, String, update
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lms.accounts.models import enum_column
+from lms.accounts.services import ValidationFailed
+from lms.extensions import db
+from lms.timeutil import UTCDateTime, utcnow
+
+STALE_AFTER = timedelta(minutes=10)
+_REGISTRY: dict = {}
+_EXECUTOR = ThreadPoolExecutor(max_workers=2, thread_name_prefix="lms-job")
+
+
+class JobStatus(enum.StrEnum):
+    """Where a job stands."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Job(db.Model):
+    """One piece of long work and its progress."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    status: Mapped[JobStatus] = mapped_column(
+        enum_column(JobStatus, "job_status"), default=JobStatus.QUEUED
+    )
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done: Mapped[int] = mapped_column(default=0)
+    total: Mapped[int] = mapped_column(default=0)
+    #: What the job is doing now, or why it failed (in the submitter's language).
+    message: Mapped[str] = mapped_column(String(500), default="")
+    params: Mapped[dict | None] = mapped_column(JSON)
+    result: Mapped[dict | None] = mapped_column(JSON)
+
+    @property
+    def percent(self) -> int:
+        """Return the progress as a whole percentage."""
+        if self.status == JobStatus.DONE:
+            return 100
+        return int(100 * self.done / self.total) if self.total else 0
+
+    @property
+    def interrupted(self) -> bool:
+        """Tell whether a running job has stopped reporting (its process died)."""
+        return (
+            self.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+            and utcnow() - self.updated_at > STALE_AFTER
+        )
+
+
+def register(kind: str):
+    """Register ``fn(progress, params) -> result dict`` as the body of jobs of ``kind``."""
+
+    def decorate(fn):
+        _REGISTRY[kind] = fn
+        return fn
+
+    return decorate
+
+
+def create(kind: str, params: dict, user) -> Job:
+    """Add a queued job; the caller commits, then calls start()."""
+    job = Job(
+        id=secrets.token_hex(16), kind=kind, params=params, created_by=getattr(user, "id", None)
+    )
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def start(job_id: str) -> None:
+    """Run the job in the background (or at once when JOBS_EAGER is set, as in tests)."""
+    app = current_app._get_current_object()
+    if app.config.get("JOBS_EAGER"):
+        _run(app, job_id)
+    else:
+        _EXECUTOR.submit(_run, app, job_id)
+
+
+class Progress:
+    """Report progress from inside a job, in its own short transaction."""
+
+    def __init__(self, job_id: str):
+        self.job_id = job_id
+
+    def __call__(self, done: int, total: int | None = None, message: str | None = None) -> None:
+        """Record that ``done`` of ``total`` steps are finished."""
+        values = {"done": done, "updated_at": utcnow()}
+        if total is not None:
+            values["total"] = total
+        if message is not None:
+            values["message"] = message[:500]
+        with db.engine.begin() as conn:
+            conn.execute(update(Job).where(Job.id == self.job_id).values(**values))
+
+
+def _finish(job_id: str, **values) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(updated_at=utcnow(), finished_at=utcnow(), **values)
+        )
+
+
+def _run(app, job_id: str) -> None:
+    from lms.accounts.models import User
+    from lms.i18n import force_user_locale
+
+    with app.app_context():
+        job = db.session.get(Job, job_id)
+        kind, params = job.kind, job.params or {}
+        user = db.session.get(User, job.created_by) if job.created_by else None
+        with db.engine.begin() as conn:
+            conn.execute(
+                update(Job)
+                .where(Job.id == job_id)
+                .values(status=JobStatus.RUNNING, updated_at=utcnow())
+            )
+        with force_user_locale(user):
+            try:
+                result = _REGISTRY[kind](Progress(job_id), params, user)
+                db.session.commit()
+                outcome = {"status": JobStatus.DONE, "result": result, "message": ""}
+            except ValidationFailed as exc:
+                db.session.rollback()
+                outcome = {"status": JobStatus.FAILED, "message": "; ".join(exc.messages)}
+            except Exception:  # a job must always end in a state the page can show
+                db.session.rollback()
+                app.logger.error("job %s (%s) failed:\n%s", job_id, kind, traceback.format_exc())
+                outcome = {
+                    "status": JobStatus.FAILED,
+                    "message": _(
+                        "The job stopped because of an internal error; nothing was changed."
+                    ),
+                }
+        db.session.remove()
+        _finish(job_id, **outcome)

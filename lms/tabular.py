@@ -1,0 +1,90 @@
+"""Read the rows of an uploaded .xlsx or .csv safely: bounded in size, clear errors."""
+
+import csv
+import io
+import zipfile
+from xml.etree.ElementTree import ParseError
+
+from flask_babel import gettext as _
+from openpyxl import load_workbook
+
+from lms.accounts.services import ValidationFailed
+
+#: A workbook may claim a huge used range; stop after this many blank rows in a row.
+MAX_BLANK_RUN = 2000
+
+
+def _blank(row) -> bool:
+    return all(c is None or str(c).strip() == "" for c in row)
+
+
+def _too_many(max_rows: int) -> ValidationFailed:
+    return ValidationFailed(_("At most %(n)d rows can be imported at once.", n=max_rows))
+
+
+def _xlsx_rows(data: bytes, max_rows: int, max_cols: int) -> list[tuple[int, list]]:
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ParseError, ValueError, OSError, TypeError) as exc:
+        raise ValidationFailed(_("The file is not a readable .xlsx workbook.")) from exc
+    rows: list[tuple[int, list]] = []
+    blank_run = 0
+    try:
+        ws = wb.worksheets[0]
+        for line, row in enumerate(ws.iter_rows(max_col=max_cols, values_only=True), start=1):
+            if _blank(row):
+                blank_run += 1
+                if blank_run > MAX_BLANK_RUN:
+                    break
+                continue
+            blank_run = 0
+            rows.append((line, list(row)))
+            if len(rows) > max_rows + 1:  # the header plus max_rows
+                raise _too_many(max_rows)
+    except ValidationFailed:
+        raise
+    except (KeyError, ParseError, ValueError, OSError, TypeError, IndexError) as exc:
+        raise ValidationFailed(_("The file is not a readable .xlsx workbook.")) from exc
+    finally:
+        wb.close()
+    return rows
+
+
+def _csv_rows(data: bytes, max_rows: int, max_cols: int) -> list[tuple[int, list]]:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ValidationFailed(_("The CSV file is neither UTF-8 nor GBK text."))
+    if "\x00" in text:
+        raise ValidationFailed(_("The CSV file contains binary data."))
+    reader = csv.reader(io.StringIO(text))
+    rows: list[tuple[int, list]] = []
+    try:
+        for row in reader:
+            if _blank(row):
+                continue
+            rows.append((reader.line_num, row[:max_cols]))
+            if len(rows) > max_rows + 1:
+                raise _too_many(max_rows)
+    except csv.Error as exc:
+        raise ValidationFailed(
+            _(
+                "The CSV file is malformed near line %(line)d (often an unclosed quote).",
+                line=reader.line_num,
+            )
+        ) from exc
+    return rows
+
+
+def read_rows(filename: str, data: bytes, *, max_rows: int, max_cols: int = 30):
+    """Return the non-blank rows of the first sheet as (line number, cells), header first."""
+    name = (filename or "").lower()
+    if name.endswith(".xlsx"):
+        return _xlsx_rows(data, max_rows, max_cols)
+    if name.endswith(".csv"):
+        return _csv_rows(data, max_rows, max_cols)
+    raise ValidationFailed(_("Upload an .xlsx or .csv file."))
