@@ -1,5 +1,6 @@
 """The training and examination system of a telephone-banking centre."""
 
+import importlib
 import os
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from lms.extensions import babel, csrf, db, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 SUPPORTED_LOCALES = ("zh_CN", "en")
+#: Packages that extend the app (each has init_app); later capabilities append theirs.
+CAPABILITIES = ("question_bank",)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -88,6 +91,9 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(jobs_bp)
     app.register_blueprint(cli.bp)
     errors.init_app(app)
+    # The capabilities built on this foundation plug themselves in; lms imports none of them.
+    for name in CAPABILITIES:
+        importlib.import_module(name).init_app(app)
 
 
 def configure_hooks(app: Flask) -> None:

@@ -56,6 +56,8 @@ def seed_demo(n_agents: int, password: str, if_empty: bool) -> None:
     for username, role in summary["accounts"]:
         click.echo(f"  {username:<10} {role}")
     click.echo(f"  agents     {summary['first_agent']} … {summary['last_agent']}")
+    for line in summary["extra"]:
+        click.echo(f"  {line}")
 
 
 @bp.cli.command("unlock")

@@ -44,6 +44,16 @@ STATUS_MIX = (
 )
 
 
+#: Functions that capabilities register to add their demo data; each returns a summary line.
+SEEDERS: list = []
+
+
+def register(seeder) -> None:
+    """Add a capability's demo data to seed-demo."""
+    if seeder not in SEEDERS:
+        SEEDERS.append(seeder)
+
+
 def agent_no(i: int) -> str:
     """Return the employee number of the i-th demo agent (1-based)."""
     return f"A{i:04d}"
@@ -97,7 +107,9 @@ def seed(n_agents: int = 40, password: str = "demo12345") -> dict:  # noqa: S107
             user, employee_no=no, team=team_list[i % len(team_list)], hire_date=hired, status=status
         )
         created += 1
+    extra = [seeder() for seeder in SEEDERS]
     return {
+        "extra": extra,
         "created": created,
         "accounts": accounts,
         "first_agent": agent_no(1),

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import JSON, ForeignKey, String, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lms.accounts.models import enum_column
@@ -114,8 +115,21 @@ class Progress:
             values["total"] = total
         if message is not None:
             values["message"] = message[:500]
-        with db.engine.begin() as conn:
-            conn.execute(update(Job).where(Job.id == self.job_id).values(**values))
+        try:
+            with db.engine.begin() as conn:
+                sqlite = conn.dialect.name == "sqlite"
+                if sqlite:
+                    # The job's own transaction may hold SQLite's single write lock: then
+                    # skip this report rather than wait for the job to finish.
+                    conn.exec_driver_sql("PRAGMA busy_timeout=100")
+                try:
+                    conn.execute(update(Job).where(Job.id == self.job_id).values(**values))
+                finally:
+                    if sqlite:
+                        conn.exec_driver_sql("PRAGMA busy_timeout=10000")
+        except OperationalError:
+            if db.engine.dialect.name != "sqlite":
+                raise
 
 
 def _finish(job_id: str, **values) -> None:
@@ -148,7 +162,11 @@ def _run(app, job_id: str) -> None:
                 outcome = {"status": JobStatus.DONE, "result": result, "message": ""}
             except ValidationFailed as exc:
                 db.session.rollback()
-                outcome = {"status": JobStatus.FAILED, "message": "; ".join(exc.messages)}
+                outcome = {
+                    "status": JobStatus.FAILED,
+                    "message": "; ".join(exc.messages)[:500],
+                    "result": getattr(exc, "result", None),
+                }
             except Exception:  # a job must always end in a state the page can show
                 db.session.rollback()
                 app.logger.error("job %s (%s) failed:\n%s", job_id, kind, traceback.format_exc())
@@ -159,4 +177,5 @@ def _run(app, job_id: str) -> None:
                     ),
                 }
         db.session.remove()
-        _finish(job_id, **outcome)
+        # The input (an uploaded file, personal data) is not kept once the work is done.
+        _finish(job_id, params=None, **outcome)

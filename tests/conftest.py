@@ -219,3 +219,14 @@ def admin_client(client, admin, login):
     """Return a client signed in as an administrator."""
     login(client, "boss")
     return client
+
+
+@pytest.fixture
+def english(app):
+    """Speak English inside the test (the msgids), whatever the default language."""
+    from flask import g
+    from flask_babel import force_locale
+
+    g.test_locale = True  # Flask-Babel ignores an empty g
+    with force_locale("en"):
+        yield

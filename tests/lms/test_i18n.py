@@ -14,7 +14,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def source_msgids() -> set[str]:
     """Extract every translatable string from the code and templates."""
-    method_map = [("lms/**.py", "python"), ("templates/**.html", "jinja2")]
+    method_map = [
+        ("lms/**.py", "python"),
+        ("question_bank/**.py", "python"),
+        ("exams/**.py", "python"),
+        ("certificates/**.py", "python"),
+        ("templates/**.html", "jinja2"),
+    ]
     options = {"templates/**.html": {"extensions": "jinja2.ext.do"}}
     keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
     ids = set()

@@ -1,0 +1,374 @@
+"""GIFT, Moodle's plain-text question format: read what teachers write, write what Moodle reads.
+
+Questions are separated by blank lines. ``{=a ~b}`` is single choice, ``{~%50%a ~%-100%b}``
+multiple choice, ``{T}``/``{FALSE}`` true/false, ``{=a =b}`` a fill-in with one blank (where
+the braces were when text follows them, else at the end) and ``{}`` a short answer; matching,
+numerical and descriptions are skipped. Parsing follows Moodle's own importer.
+
+GIFT has no place for most of our fields, so each exported question is preceded by one line
+``// lms-json: {"v": 1, "gift": <digest>, "question": {...}}``: the complete QuestionData
+(files in base64) and a digest of the GIFT text after it. Import takes such a question from
+the JSON, losslessly; if the GIFT text no longer matches the digest, someone edited it, and
+the question is refused rather than the edit silently lost. Moodle ignores comments and
+reads the GIFT text, a best effort: a fill-in with several blanks, which GIFT cannot express,
+is written as an essay whose general feedback lists the answers.
+"""
+
+import base64
+import binascii
+import dataclasses
+import hashlib
+import html
+import json
+import math
+import re
+
+from flask_babel import gettext as _
+
+from question_bank.formats.moodle_xml import (
+    BLANK_MARK,
+    Malformed,
+    Unsupported,
+    accepted_answers,
+    category_text,
+    choice_body,
+    escape_answer,
+    mark_blank,
+    parse_category,
+    positive_weight,
+    to_html,
+    unsupported_reason,
+    where_label,
+)
+from question_bank.interchange import QTYPES, STATUSES, ParseResult, QuestionData
+from question_bank.qtypes.fill_blank import BLANK
+
+JSON_PREFIX = "// lms-json:"
+FORMATS = {
+    "html": "html",
+    "moodle": "moodle_auto_format",
+    "plain": "plain_text",
+    "markdown": "markdown",
+}
+#: What PHP's trim() strips; Python's strip() would also eat full-width spaces.
+_WS = " \t\r\n\0\x0b"
+_WEIGHT = re.compile(r"%(-?\d+(?:\.\d*)?)%")
+#: While parsing, each escaped character stands in for itself as a private-use character.
+_ESCAPABLE = "\\~=#{}:n"
+_PROTECT = re.compile(r"\\([\\~=#{}:n])")
+_RESTORE = {chr(0xF0000 + ord(c)): ("\n" if c == "n" else c) for c in _ESCAPABLE}
+_FIELDS = {
+    "qtype": str,
+    "stem": str,
+    "body": dict,
+    "category_path": list,
+    "explanation": str,
+    "default_points": (int, float),
+    "difficulty": int,
+    "tags": list,
+    "source": str,
+    "status": str,
+    "name": str,
+    "files": dict,
+}
+
+
+# Reading
+
+
+def parse(data: bytes) -> ParseResult:
+    """Read a GIFT file: its questions, the malformed ones and the skipped ones."""
+    result = ParseResult()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = "\0"  # reported just below, like text that holds binary data
+    if "\0" in text:
+        result.errors.append((_("file"), _("The file is not UTF-8 text.")))
+        return result
+    path: list[str] = []
+    n, answered = 0, False
+    for block in _blocks(text):
+        lines = [line for line in block if not line.startswith("//")]
+        if lines and lines[0].startswith("$CATEGORY:"):
+            path = parse_category(lines.pop(0)[len("$CATEGORY:") :])
+        if not lines:
+            continue
+        n += 1
+        body = "\n".join(lines)
+        saved = next((line for line in block if line.startswith(JSON_PREFIX)), None)
+        answered = answered or saved is not None or "{" in _protect(body)
+        where = where_label(n, _title(body))
+        try:
+            question = _from_json(saved, body) if saved else _read(body, path)
+        except Malformed as exc:
+            result.errors.append((where, str(exc)))
+        except Unsupported as exc:
+            result.skipped.append((where, str(exc)))
+        else:
+            result.questions.append((where, question))
+    if not answered:
+        message = _("This is not a GIFT file: no question has its answers in braces { }.")
+        return ParseResult(errors=[(_("file"), message)])
+    return result
+
+
+def _blocks(text: str):
+    """Yield the trimmed lines of each question; a blank line ends a question."""
+    block: list[str] = []
+    # Only \n ends a line: str.splitlines() would also split at characters Word leaves in text.
+    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        line = raw.strip(_WS)
+        if line:
+            block.append(line)
+        elif block:
+            yield block
+            block = []
+    if block:
+        yield block
+
+
+def _protect(text: str) -> str:
+    return _PROTECT.sub(lambda m: chr(0xF0000 + ord(m.group(1))), text)
+
+
+def _restore(text: str) -> str:
+    return "".join(_RESTORE.get(c, c) for c in text)
+
+
+def _split_title(text: str) -> tuple[str, str]:
+    """Return the ::title:: and the rest of a (protected) question text."""
+    if not text.startswith("::"):
+        return "", text
+    end = text.find("::", 2)
+    if end < 0:
+        return "", text[2:]
+    return _restore(text[2:end]).strip(_WS), text[end + 2 :].strip(_WS)
+
+
+def _title(body: str) -> str:
+    return _split_title(_protect(body))[0]
+
+
+def _with_format(text: str, default: str) -> tuple[str, str]:
+    """Split a leading [html], [moodle], [plain] or [markdown] from the text."""
+    close = text.find("]") if text.startswith("[") else -1
+    fmt = FORMATS.get(text[1:close]) if close > 0 else None
+    return (fmt, text[close + 1 :]) if fmt else (default, text)
+
+
+def _html(text: str, default_format: str) -> str:
+    """Return a (protected) text as HTML, in its own format or else the default."""
+    fmt, text = _with_format(text.strip(_WS), default_format)
+    return to_html(_restore(text).strip(_WS), fmt)
+
+
+def _read(body: str, path: list[str]) -> QuestionData:
+    """Turn one question's text into QuestionData, as Moodle's GIFT importer reads it."""
+    name, text = _split_title(_protect(body))
+    start, end = text.find("{"), text.find("}")
+    if start < 0 and end < 0:
+        raise Unsupported(_("Descriptions (text without answers) are not questions."))
+    if start < 0 or 0 <= end < start:
+        raise Malformed(_("The question has a closing } without an opening {."))
+    if end < 0:
+        raise Malformed(_("The question has an opening { without a closing }."))
+    answer, after = text[start + 1 : end].strip(_WS), text[end + 1 :]
+    if "{" in answer or "{" in after or "}" in after:
+        raise Malformed(
+            _("The question has more than one { }; write \\{ and \\} for braces in its text.")
+        )
+    # Text after the braces makes it a "missing word" question: the blank is where they were.
+    stem = text[:start] + (BLANK_MARK + after if after.strip(_WS) else "")
+    fmt = _with_format(stem.strip(_WS), "moodle_auto_format")[0]
+    feedback_at = answer.rfind("####")
+    explanation = ""
+    if feedback_at >= 0:
+        explanation = _html(answer[feedback_at + 4 :], fmt)
+        answer = answer[:feedback_at].strip(_WS)
+    qtype, body_ = _answers(answer, fmt)
+    stem = _html(stem, fmt)
+    if not stem:
+        raise Malformed(_("The question has no text."))
+    return QuestionData(
+        qtype=qtype,
+        stem=mark_blank(stem) if qtype == "fill_blank" else stem,
+        body=body_,
+        category_path=list(path),
+        explanation=explanation,
+        name=name,
+    )
+
+
+def _answers(answer: str, fmt: str) -> tuple[str, dict]:
+    """Return the type and body that the text between the braces gives, in Moodle's order."""
+    if not answer:
+        return "short_answer", {"reference": "", "rubric": ""}
+    if answer.startswith("#"):
+        raise Unsupported(unsupported_reason("numerical"))
+    if "~" in answer:
+        return _choice(answer, fmt)
+    if "=" in answer and "->" in answer:
+        raise Unsupported(unsupported_reason("matching"))
+    word = answer.split("#", 1)[0].strip(_WS)
+    if word in ("T", "TRUE", "F", "FALSE"):
+        return "true_false", {"correct": word in ("T", "TRUE")}
+    return "fill_blank", {"blanks": [_short_answers(answer, fmt)]}
+
+
+def _parts(answer: str, sep: str) -> list[str]:
+    parts = [p.strip(_WS) for p in answer.split(sep)]
+    return parts[1:] if parts and not parts[0] else parts
+
+
+def _choice(answer: str, fmt: str) -> tuple[str, dict]:
+    options, fractions = [], []
+    for part in _parts(answer.replace("=", "~="), "~"):
+        weight = 0.0
+        if part.startswith("="):
+            weight, part = 100.0, part[1:]
+        elif m := _WEIGHT.match(part):
+            weight, part = float(m.group(1)), part[m.end() :]
+        option = _html(part.split("#", 1)[0], fmt)
+        if option:  # Moodle drops blank choices too
+            options.append({"key": str(len(options) + 1), "html": option})
+            fractions.append(weight)
+    # As in Moodle: any "=" answer makes it single choice, weights alone multiple choice.
+    return choice_body("=" in answer, options, fractions)
+
+
+def _short_answers(answer: str, fmt: str) -> list[str]:
+    answers = []
+    for part in _parts(answer, "="):
+        weight = 100.0
+        if m := _WEIGHT.match(part):
+            weight, part = float(m.group(1)), part[m.end() :]
+        _fmt, text = _with_format(part.split("#", 1)[0].strip(_WS), fmt)
+        answers.append((weight, text.strip(_WS)))
+    # Still protected: an escaped backslash before * must not hide a wildcard.
+    return [_restore(a) for a in accepted_answers(answers)]
+
+
+def _from_json(line: str, body: str) -> QuestionData:
+    """Return the question saved on a // lms-json line, if the GIFT after it is unchanged."""
+    try:
+        saved = json.loads(line[len(JSON_PREFIX) :])
+    except (ValueError, RecursionError) as exc:
+        raise Malformed(_("Its // lms-json line is not valid JSON.")) from exc
+    if not (
+        isinstance(saved, dict) and saved.get("v") == 1 and isinstance(saved.get("question"), dict)
+    ):
+        raise Malformed(_("Its // lms-json line does not hold a question of this version."))
+    if saved.get("gift") != _digest(body):
+        raise Malformed(
+            _(
+                "The question was edited after it was exported, so its // lms-json line no "
+                "longer matches; delete that line to import the question as edited."
+            )
+        )
+    return question_from_dict(saved["question"])
+
+
+def question_from_dict(data: dict) -> QuestionData:
+    """Return the QuestionData a JSON object holds, checking every field's type."""
+    for field, value in data.items():
+        wanted = _FIELDS.get(field)
+        if wanted is None or not isinstance(value, wanted) or isinstance(value, bool):
+            raise Malformed(_("Its // lms-json line has an invalid field %(f)s.", f=field))
+    missing = [f for f in ("qtype", "stem", "body") if f not in data]
+    if missing:
+        raise Malformed(_("Its // lms-json line lacks %(f)s.", f=", ".join(missing)))
+    strings = [*data.get("category_path", []), *data.get("tags", []), *data.get("files", {})]
+    strings += data.get("files", {}).values()
+    if not all(isinstance(s, str) for s in strings):
+        raise Malformed(_("Its // lms-json line has a list or file that is not text."))
+    if data["qtype"] not in QTYPES or data.get("status", "draft") not in STATUSES:
+        raise Malformed(_("Its // lms-json line has an unknown type or status."))
+    if data.get("difficulty", 3) not in range(1, 6):
+        raise Malformed(_("Its // lms-json line has a difficulty outside 1 to 5."))
+    if not 0 <= data.get("default_points", 1) < math.inf:
+        raise Malformed(_("Its // lms-json line has an invalid number of points."))
+    try:
+        files = {k: base64.b64decode(v, validate=True) for k, v in data.get("files", {}).items()}
+    except (binascii.Error, ValueError) as exc:
+        raise Malformed(_("Its // lms-json line has a file that is not valid base64.")) from exc
+    return QuestionData(**{**data, "files": files})
+
+
+def _digest(body: str) -> str:
+    return hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+# Writing
+
+
+def export(questions: list[QuestionData]) -> bytes:
+    """Write questions as GIFT, each after the // lms-json line that restores it exactly."""
+    out, current = [], None
+    for q in questions:
+        if q.category_path != current:
+            current = list(q.category_path)
+            out += [f"$CATEGORY: {category_text(current)}", ""]
+        # A blank line would end the question early.
+        body = [line.strip(_WS) for line in _gift(q) if line.strip(_WS)]
+        saved = {"v": 1, "gift": _digest("\n".join(body)), "question": _to_dict(q)}
+        out += [f"{JSON_PREFIX} {json.dumps(saved, ensure_ascii=False)}", *body, ""]
+    return "\n".join(out).encode("utf-8")
+
+
+def _to_dict(q: QuestionData) -> dict:
+    data = dataclasses.asdict(q)
+    data["files"] = {k: base64.b64encode(v).decode("ascii") for k, v in q.files.items()}
+    return data
+
+
+def _escape(text: str) -> str:
+    """Escape GIFT's special characters and put the text on one line."""
+    text = text.replace("\\", "\\\\")
+    for c in "~=#{}:":
+        text = text.replace(c, "\\" + c)
+    return text.replace("\r", "").replace("\n", "\\n")
+
+
+def _answer(text: str) -> str:
+    # escape_answer after _escape: its \* must reach the answer, not be read as \\ and *.
+    return escape_answer(_escape(text))
+
+
+def _gift(q: QuestionData) -> list[str]:
+    """Return the GIFT lines of one question (without its // lms-json line)."""
+    head = (f"::{_escape(q.name)}::" if q.name else "") + "[html]"
+    feedback = f"####{_escape(q.explanation)}" if q.explanation else ""
+    if q.qtype in ("single_choice", "multiple_choice"):
+        single, correct = q.qtype == "single_choice", set(q.body["correct"])
+        weight = positive_weight(len(correct) or 1)
+        right, wrong = ("=", "~") if single else (f"~%{weight}%", "~%-100%")
+        options = [
+            (right if o["key"] in correct else wrong) + _escape(o["html"])
+            for o in q.body["options"]
+        ]
+        return [head + _escape(q.stem) + "{", *options, feedback, "}"]
+    if q.qtype == "true_false":
+        return [f"{head}{_escape(q.stem)}{{{'TRUE' if q.body['correct'] else 'FALSE'}{feedback}}}"]
+    blanks = q.body.get("blanks", [])
+    if q.qtype == "fill_blank" and len(blanks) == 1:
+        found = BLANK.search(q.stem)
+        cut = (found.start(), found.end()) if found else (len(q.stem), len(q.stem))
+        gap = "{" + " ".join("=" + _answer(a) for a in blanks[0]) + feedback + "}"
+        return [head + _escape(q.stem[: cut[0]]) + gap + _escape(q.stem[cut[1] :])]
+    # Short answers, and fill-ins with several blanks, which GIFT cannot express: essays.
+    key = _key_html(q)
+    essay_feedback = f"####{_escape(q.explanation + key)}" if q.explanation + key else ""
+    return [f"{head}{_escape(q.stem)}{{{essay_feedback}}}"]
+
+
+def _key_html(q: QuestionData) -> str:
+    """Return the answer key for Moodle's graders, who get no other copy of it."""
+    if q.qtype == "short_answer":
+        reference = q.body.get("reference", "")
+        return "<p>" + _("Reference answer:") + "</p>" + reference if reference else ""
+    answers = "; ".join(
+        f"{i}. " + " / ".join(html.escape(a) for a in blank)
+        for i, blank in enumerate(q.body.get("blanks", []), start=1)
+    )
+    return "<p>" + _("Answers: %(list)s", list=answers) + "</p>"

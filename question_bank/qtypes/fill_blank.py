@@ -1,0 +1,87 @@
+"""Fill in the blank 填空题: blanks marked in the stem, several accepted answers each."""
+
+import re
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from question_bank.qtypes.base import QuestionType, normalise_answer
+
+#: A blank in the stem: a run of three or more underscores (full-width ＿ too).
+BLANK = re.compile(r"[_＿]{3,}")
+MAX_BLANKS = 10
+ALTERNATIVES = re.compile(r"[|｜\n]")
+
+
+def count_blanks(stem_text: str) -> int:
+    """Return how many blanks the stem marks."""
+    return len(BLANK.findall(stem_text or ""))
+
+
+class FillBlank(QuestionType):
+    """Each blank accepts any of its answers, compared without width, case or spaces."""
+
+    key = "fill_blank"
+    label = _l("Fill in the blank")
+
+    def body_from_form(self, form) -> dict:
+        """Read blank_N: accepted answers separated by | or new lines."""
+        blanks = []
+        for n in range(1, MAX_BLANKS + 1):
+            raw = form.get(f"blank_{n}")
+            if raw is None:
+                continue
+            blanks.append([a.strip() for a in ALTERNATIVES.split(raw) if a.strip()])
+        while blanks and not blanks[-1]:
+            blanks.pop()
+        return {"blanks": blanks}
+
+    def clean_body(self, body: dict) -> dict:
+        """Keep lists of non-empty strings."""
+        return {
+            "blanks": [
+                [str(a).strip()[:200] for a in blank if str(a).strip()]
+                for blank in body.get("blanks", [])
+            ]
+        }
+
+    def validate(self, stem_text: str, body: dict) -> list[str]:
+        """Match the blanks of the stem with the answers given."""
+        problems = []
+        n = count_blanks(stem_text)
+        blanks = body.get("blanks", [])
+        if n == 0:
+            problems.append(_("Mark each blank in the stem with ____ (three or more underscores)."))
+        elif n > MAX_BLANKS:
+            problems.append(_("A question may have at most %(n)d blanks.", n=MAX_BLANKS))
+        elif len(blanks) > n:
+            problems.append(
+                _("The stem has %(n)d blanks but answers are given for %(m)d.", n=n, m=len(blanks))
+            )
+        for i in range(1, min(n, MAX_BLANKS) + 1):
+            if i > len(blanks) or not blanks[i - 1]:
+                problems.append(_("Blank %(n)d needs at least one accepted answer.", n=i))
+        return problems
+
+    def grade(self, body: dict, response, *, partial: bool = False) -> float:
+        """Score the share of blanks answered correctly."""
+        blanks = body["blanks"]
+        given = list(response or [])
+        right = sum(
+            1
+            for i, answers in enumerate(blanks)
+            if i < len(given)
+            and normalise_answer(given[i]) in {normalise_answer(a) for a in answers}
+        )
+        return right / len(blanks) if blanks else 0.0
+
+    def key_text(self, body: dict) -> str:
+        """Return the answers, blanks separated by ；, alternatives by |."""
+        return "；".join("|".join(b) for b in body.get("blanks", []))
+
+    def text_parts(self, body: dict) -> list[tuple[str, str]]:
+        """Return each blank's accepted answers."""
+        return [
+            (_("Blank %(n)d", n=i), " | ".join(b))
+            for i, b in enumerate(body.get("blanks", []), start=1)
+        ]

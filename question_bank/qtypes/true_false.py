@@ -1,0 +1,41 @@
+"""True/false 判断题."""
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from question_bank.qtypes.base import QuestionType
+
+
+class TrueFalse(QuestionType):
+    """The statement in the stem is right or wrong."""
+
+    key = "true_false"
+    label = _l("True/false")
+
+    def body_from_form(self, form) -> dict:
+        """Read correct = true/false."""
+        value = form.get("correct", "")
+        return {"correct": {"true": True, "false": False}.get(value)}
+
+    def clean_body(self, body: dict) -> dict:
+        """Keep only the boolean."""
+        value = body.get("correct")
+        return {"correct": value if isinstance(value, bool) else None}
+
+    def validate(self, stem_text: str, body: dict) -> list[str]:
+        """Require the answer to be chosen."""
+        if body.get("correct") is None:
+            return [_("Choose whether the statement is true or false.")]
+        return []
+
+    def grade(self, body: dict, response, *, partial: bool = False) -> float:
+        """Score 1 when the response matches."""
+        return 1.0 if response is not None and bool(response) == body["correct"] else 0.0
+
+    def key_text(self, body: dict) -> str:
+        """Return 对 or 错 (in the user's language)."""
+        return _("True") if body.get("correct") else _("False")
+
+    def text_parts(self, body: dict) -> list[tuple[str, str]]:
+        """Return the key."""
+        return [(_("Answer"), self.key_text(body))]

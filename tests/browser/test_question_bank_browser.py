@@ -1,0 +1,77 @@
+"""A trainer writes a question of each type in the browser and previews it."""
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.browser
+
+QUESTIONS = [
+    (
+        "single_choice",
+        "新建单选题",
+        "客户来电要求挂失信用卡时，应首先：",
+        {"选项 A": "直接挂失", "选项 B": "核实客户身份"},
+        ["正确"],
+        1,
+    ),
+    (
+        "multiple_choice",
+        "新建多选题",
+        "下列属于客户敏感信息的有：",
+        {"选项 A": "交易密码", "选项 B": "CVV2 码", "选项 C": "网点地址"},
+        ["正确"],
+        2,
+    ),
+    ("true_false", "新建判断题", "客服代表可以在电话中索要客户的取款密码。", {}, [], 0),
+    ("fill_blank", "新建填空题", "信用卡挂失后____小时内的盗刷损失由银行承担。", {}, [], 0),
+    ("short_answer", "新建简答题", "请简述首问负责制的含义。", {}, [], 0),
+]
+
+
+def sign_in_as_trainer(page: Page, base: str) -> None:
+    """Sign in as the demo trainer."""
+    page.goto(f"{base}/login")
+    page.get_by_label("用户名", exact=True).fill("trainer1")
+    page.get_by_label("密码", exact=True).fill("demo12345")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{base}/")
+
+
+@pytest.mark.parametrize(
+    ("qtype", "button", "stem", "options", "_unused", "correct_count"), QUESTIONS
+)
+def test_trainer_creates_and_previews_each_type(
+    page: Page, live_server, qtype, button, stem, options, _unused, correct_count
+):
+    sign_in_as_trainer(page, live_server)
+    page.get_by_role("link", name="题库").first.click()
+    page.get_by_role("link", name=button).click()
+    page.get_by_label("分类").select_option(index=1)
+    page.get_by_role("textbox", name="题干").fill(stem)
+    for label, value in options.items():
+        page.get_by_role("textbox", name=label).fill(value)
+    marks = page.locator('input[name="correct"]')
+    if qtype == "single_choice":
+        marks.nth(1).check()
+    elif qtype == "multiple_choice":
+        marks.nth(0).check()
+        marks.nth(1).check()
+    elif qtype == "true_false":
+        page.get_by_label("题目陈述错误").check()
+    elif qtype == "fill_blank":
+        page.get_by_label("第 1 空：可接受的答案").fill("48|四十八")
+    else:
+        page.get_by_role("textbox", name="参考答案").fill("第一位接待客户的员工负责到底。")
+    page.get_by_role("textbox", name="解析", exact=True).fill("先核实身份，再办理业务。")
+    page.get_by_role("button", name="预览").click()
+    preview = page.locator("#preview")
+    expect(preview).to_be_visible()
+    expect(preview).to_contain_text(stem.replace("____", "")[:8])
+    if qtype == "fill_blank":
+        expect(preview.locator("input.blank")).to_have_count(1)
+    page.get_by_role("button", name="保存", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/qb/\d+$"))
+    expect(page.locator("h1")).to_contain_text("草稿")
+    page.screenshot(path=f"test-results/qb-{qtype}.png", full_page=True)
