@@ -7,6 +7,41 @@ def init_app(app) -> None:
     from question_bank import category_views, cli, models, render, transfer_views, views  # noqa: F401
 
     render.init_app(app)
+    _register_audit_labels()
     app.register_blueprint(views.bp)
     app.register_blueprint(cli.bp)
     demo.register(cli.seed_demo_bank)
+
+
+def _register_audit_labels() -> None:
+    from flask_babel import lazy_gettext as _l
+
+    from lms.audit import labels
+
+    labels.register(
+        actions={
+            "question.create": _l("Question created"),
+            "question.update": _l("Question changed"),
+            "question.status": _l("Question status changed"),
+            "question.delete": _l("Question deleted"),
+            "question.move": _l("Questions moved"),
+            "question.tag": _l("Questions tagged"),
+            "question.import": _l("Questions imported"),
+            "category.create": _l("Category created"),
+            "category.rename": _l("Category renamed"),
+            "category.move": _l("Category moved"),
+            "category.merge": _l("Categories merged"),
+            "category.delete": _l("Category deleted"),
+        },
+        targets={"qb_questions": _l("Question"), "qb_categories": _l("Category")},
+        fields={
+            "version": _l("Version"),
+            "category": _l("Category"),
+            "difficulty": _l("Difficulty"),
+            "tags": _l("Tags"),
+            "path": _l("Path"),
+            "questions": _l("Questions"),
+            "questions_moved": _l("Questions moved"),
+            "skipped": _l("Skipped"),
+        },
+    )

@@ -43,6 +43,15 @@ FIELDS = {
 }
 
 
+def register(
+    actions: dict | None = None, targets: dict | None = None, fields: dict | None = None
+) -> None:
+    """Add a capability's action, object and field names."""
+    ACTIONS.update(actions or {})
+    TARGETS.update(targets or {})
+    FIELDS.update(fields or {})
+
+
 def action_label(code: str) -> str:
     """Return the readable name of an action code (the code itself when unknown)."""
     return str(ACTIONS.get(code, code))
