@@ -10,7 +10,7 @@ import os
 import re
 import tempfile
 
-from bench.common import parser, report, summarise, timed
+from bench._common import parser, report, summarise, timed
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ import re
 import tempfile
 import time
 
-from bench.common import parser, report, summarise, timed
+from bench._common import parser, report, summarise, timed
 
 TOPICS = [
     "信用卡挂失",

@@ -249,14 +249,15 @@ def update_question(q: Question, inp: QuestionInput, expected_revision: int, act
     if q.status == QuestionStatus.PUBLISHED:
         q.current.frozen = True
     db.session.flush()  # raises StaleDataError if a concurrent save won the race
-    audit.record(
-        "question.update",
-        q,
-        summary=values["stem_text"][:100],
-        before=before,
-        after=snapshot(q),
-        actor=actor,
-    )
+    if content_changed or before != snapshot(q):
+        audit.record(
+            "question.update",
+            q,
+            summary=values["stem_text"][:100],
+            before=before,
+            after=snapshot(q),
+            actor=actor,
+        )
     return q
 
 
