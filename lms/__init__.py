@@ -15,7 +15,7 @@ from lms.extensions import babel, csrf, db, login_manager, migrate
 ROOT = Path(__file__).resolve().parent.parent
 SUPPORTED_LOCALES = ("zh_CN", "en")
 #: Packages that extend the app (each has init_app); later capabilities append theirs.
-CAPABILITIES = ("question_bank",)
+CAPABILITIES = ("question_bank", "exams")
 
 
 def create_app(test_config: dict | None = None) -> Flask:

@@ -32,7 +32,23 @@ def options_in_order(body: dict, order: list[str] | None = None) -> list[tuple[s
     return [(option_letter(i), o) for i, o in enumerate(options)]
 
 
+def qtype_label(key: str) -> str:
+    """Return the translated name of a question type."""
+    from question_bank import qtypes
+
+    return str(qtypes.get(key).label)
+
+
+def key_text(version) -> str:
+    """Return a version's answer key as text (only for pages allowed to show it)."""
+    from question_bank import qtypes
+
+    return qtypes.get(version.qtype).key_text(version.body)
+
+
 def init_app(app) -> None:
     """Register the template helpers."""
+    app.jinja_env.filters["qtype_label"] = qtype_label
+    app.jinja_env.globals["key_text"] = key_text
     app.jinja_env.globals["stem_with_blanks"] = stem_with_blanks
     app.jinja_env.globals["options_in_order"] = options_in_order

@@ -25,7 +25,7 @@ import re
 
 from flask_babel import gettext as _
 
-from question_bank.formats.moodle_xml import (
+from question_bank.formats.common import (
     BLANK_MARK,
     Malformed,
     Unsupported,

@@ -29,6 +29,15 @@ class QuestionType(ABC):
         """Return what a draft still lacks before it may be published (it may be saved)."""
         return []
 
+    def read_response(self, body: dict, raw):
+        """Return a candidate's raw answer in its stored shape; ValueError if it has none."""
+        if raw is None or raw == "" or raw == []:
+            return None
+        return self._read_response(body, raw)
+
+    def _read_response(self, body: dict, raw):
+        raise ValueError("no response shape")
+
     @abstractmethod
     def grade(self, body: dict, response, *, partial: bool = False) -> float | None:
         """Return the fraction of the points earned (0..1), or None if graded by hand."""

@@ -72,6 +72,13 @@ class SingleChoice(_Choice):
     key = "single_choice"
     label = _l("Single choice")
 
+    def _read_response(self, body: dict, raw):
+        """Take one option key."""
+        keys = {o["key"] for o in body.get("options", [])}
+        if str(raw) not in keys:
+            raise ValueError("unknown option")
+        return str(raw)
+
     def validate(self, stem_text: str, body: dict) -> list[str]:
         """Require exactly one correct option."""
         problems = super().validate(stem_text, body)
@@ -90,6 +97,14 @@ class MultipleChoice(_Choice):
     key = "multiple_choice"
     label = _l("Multiple choice")
     multiple = True
+
+    def _read_response(self, body: dict, raw):
+        """Take a list of option keys."""
+        keys = [o["key"] for o in body.get("options", [])]
+        chosen = {str(r) for r in (raw if isinstance(raw, list) else [raw])}
+        if not chosen <= set(keys):
+            raise ValueError("unknown option")
+        return [k for k in keys if k in chosen]
 
     def validate(self, stem_text: str, body: dict) -> list[str]:
         """Require at least two correct options."""

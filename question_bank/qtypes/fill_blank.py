@@ -24,6 +24,13 @@ class FillBlank(QuestionType):
     key = "fill_blank"
     label = _l("Fill in the blank")
 
+    def _read_response(self, body: dict, raw):
+        """Take one short text per blank."""
+        values = raw if isinstance(raw, list) else [raw]
+        if len(values) > MAX_BLANKS or not all(isinstance(v, str | None) for v in values):
+            raise ValueError("bad blanks")
+        return [(v or "")[:200] for v in values]
+
     def body_from_form(self, form) -> dict:
         """Read blank_N: accepted answers separated by | or new lines."""
         blanks = []

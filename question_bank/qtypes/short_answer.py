@@ -14,6 +14,12 @@ class ShortAnswer(QuestionType):
     label = _l("Short answer")
     manual = True
 
+    def _read_response(self, body: dict, raw):
+        """Take plain text (kept as typed; shown escaped)."""
+        if not isinstance(raw, str):
+            raise ValueError("not text")
+        return raw[:20000]
+
     def body_from_form(self, form) -> dict:
         """Read the reference answer and the rubric (rich text)."""
         return {

@@ -12,6 +12,14 @@ class TrueFalse(QuestionType):
     key = "true_false"
     label = _l("True/false")
 
+    def _read_response(self, body: dict, raw):
+        """Take true or false."""
+        if isinstance(raw, bool):
+            return raw
+        if raw in ("true", "false"):
+            return raw == "true"
+        raise ValueError("not a boolean")
+
     def body_from_form(self, form) -> dict:
         """Read correct = true/false."""
         value = form.get("correct", "")

@@ -1,0 +1,9 @@
+"""Exams: papers and sections, sittings, attempts and the attempt engine, grading, results."""
+
+
+def init_app(app) -> None:
+    """Register the exams' models, pages, commands and demo data with the app."""
+    from exams import cli, models, views  # noqa: F401
+
+    views.register(app)
+    app.register_blueprint(cli.bp)

@@ -1,0 +1,153 @@
+"""The attempt engine's rules as pure functions: plain values in, plain values out.
+
+No Flask and no SQLAlchemy here, so every rule is tested with parametrised tables.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+#: Saves already in flight when time runs out are still accepted for this long.
+GRACE = timedelta(seconds=30)
+
+
+def deadline(
+    started_at: datetime, time_limit_minutes: int, extra_minutes: int, closes_at: datetime
+) -> datetime:
+    """Return the earlier of start + time limit (+ extra) and the window's close."""
+    return min(started_at + timedelta(minutes=time_limit_minutes + extra_minutes), closes_at)
+
+
+def seconds_left(now: datetime, deadline_at: datetime) -> int:
+    """Return the whole seconds left before the deadline (never negative)."""
+    return max(0, int((deadline_at - now).total_seconds()))
+
+
+@dataclass(frozen=True)
+class StartCheck:
+    """Whether a candidate may start an attempt now, and if not, why (a message code)."""
+
+    allowed: bool
+    reason: str = ""
+
+
+def can_start(
+    now: datetime,
+    opens_at: datetime,
+    closes_at: datetime,
+    attempts_used: int,
+    attempts_allowed: int,
+    has_open_attempt: bool,
+) -> StartCheck:
+    """Apply the access rules: window, number of attempts, one open attempt at a time."""
+    if has_open_attempt:
+        return StartCheck(False, "open_attempt")
+    if now < opens_at:
+        return StartCheck(False, "not_open")
+    if now >= closes_at:
+        return StartCheck(False, "closed")
+    if attempts_used >= attempts_allowed:
+        return StartCheck(False, "no_attempts_left")
+    return StartCheck(True)
+
+
+@dataclass(frozen=True)
+class SaveCheck:
+    """Whether a save is accepted, and if not, why."""
+
+    accepted: bool
+    reason: str = ""
+
+
+def check_save(
+    now: datetime, deadline_at: datetime, finished: bool, last_seq: int, seq: int
+) -> SaveCheck:
+    """Accept a save only while the attempt is open, in time, and newer than the last one."""
+    if finished:
+        return SaveCheck(False, "finished")
+    if now > deadline_at + GRACE:
+        return SaveCheck(False, "time_over")
+    if seq <= last_seq:
+        return SaveCheck(False, "stale")
+    return SaveCheck(True)
+
+
+def is_overdue(now: datetime, deadline_at: datetime) -> bool:
+    """Tell whether an open attempt must be finalised with what was saved."""
+    return now > deadline_at + GRACE
+
+
+def round_points(value: Decimal) -> Decimal:
+    """Round points to two decimals, halves up (as a teacher would)."""
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def item_score(fraction: float | None, points: Decimal) -> tuple[Decimal | None, str]:
+    """Return (score, Moodle-style state) for an item graded to ``fraction`` of ``points``."""
+    if fraction is None:
+        return None, "needsgrading"
+    score = round_points(Decimal(str(fraction)) * points)
+    if fraction >= 1:
+        return score, "gradedright"
+    if fraction <= 0:
+        return score, "gradedwrong"
+    return score, "gradedpartial"
+
+
+def is_answered(qtype: str, response) -> bool:
+    """Tell whether a response counts as an answer (for the navigator and the monitor)."""
+    if response is None:
+        return False
+    if qtype == "true_false":
+        return isinstance(response, bool)
+    if qtype in ("multiple_choice", "fill_blank"):
+        return any(str(r).strip() for r in response) if isinstance(response, list) else False
+    return bool(str(response).strip())
+
+
+@dataclass(frozen=True)
+class Totals:
+    """An attempt's result."""
+
+    score: Decimal | None  #: None while some items wait for a grader
+    max_score: Decimal
+    section_scores: list  #: [[section, score or None, max], ...]
+    passed: bool | None
+
+
+def totals(items: list[tuple[int, Decimal | None, Decimal]], pass_mark: Decimal) -> Totals:
+    """Sum (section, score or None, points) per section and overall; judge pass or fail."""
+    sections: dict[int, list] = {}
+    for section, score, points in items:
+        s = sections.setdefault(section, [Decimal(0), Decimal(0), False])
+        s[1] += points
+        if score is None:
+            s[2] = True
+        else:
+            s[0] += score
+    pending = any(s[2] for s in sections.values())
+    max_score = sum((s[1] for s in sections.values()), Decimal(0))
+    score = None if pending else sum((s[0] for s in sections.values()), Decimal(0))
+    section_scores = [
+        [k, None if v[2] else str(v[0]), str(v[1])] for k, v in sorted(sections.items())
+    ]
+    return Totals(score, max_score, section_scores, None if score is None else score >= pass_mark)
+
+
+def review_allowed(policy: str, finished: bool, now: datetime, closes_at: datetime) -> bool:
+    """Tell whether the candidate may see answers, key and explanations now."""
+    if not finished:
+        return False
+    if policy == "after_submit":
+        return True
+    if policy == "after_close":
+        return now >= closes_at
+    return False
+
+
+CHINESE_NUMERALS = "一二三四五六七八九十"
+
+
+def section_numeral(position: int) -> str:
+    """Return 一, 二, 三 … for section headings (一、单项选择题…)."""
+    return CHINESE_NUMERALS[position - 1] if 1 <= position <= 10 else str(position)

@@ -1,0 +1,336 @@
+"""Building papers and sittings. Flush, never commit."""
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from exams.models import (
+    Candidate,
+    DrawRule,
+    MultipleChoiceRule,
+    Paper,
+    PaperSection,
+    ReviewPolicy,
+    SectionQuestion,
+    Sitting,
+    SittingKind,
+)
+from lms import audit
+from lms.accounts.models import User
+from lms.accounts.services import ValidationFailed
+from lms.extensions import db
+from lms.people.models import Agent, AgentStatus
+from lms.timeutil import utcnow
+from question_bank import qtypes
+from question_bank.models import Category, Question, QuestionStatus
+
+
+def _decimal(value, field: str, message: str, low=Decimal(0), high=Decimal(10000)) -> Decimal:
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ValidationFailed(message, field=field) from None
+    if not low <= number <= high or number != number.quantize(Decimal("0.01")):
+        raise ValidationFailed(message, field=field)
+    return number
+
+
+def _int(value, field: str, message: str, low: int, high: int) -> int:
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ValidationFailed(message, field=field) from None
+    if not low <= number <= high:
+        raise ValidationFailed(message, field=field)
+    return number
+
+
+def save_paper(paper: Paper | None, form, actor) -> Paper:
+    """Create or change a paper's settings from form values."""
+    title = (form.get("title") or "").strip()
+    if not title:
+        raise ValidationFailed(_("Enter a title."), field="title")
+    if len(title) > 200:
+        raise ValidationFailed(_("The title may be at most 200 characters."), field="title")
+    limit = _int(
+        form.get("time_limit_minutes", ""),
+        "time_limit_minutes",
+        _("The time limit is a whole number of minutes from 1 to 600."),
+        1,
+        600,
+    )
+    pass_mark = _decimal(
+        form.get("pass_mark", ""),
+        "pass_mark",
+        _("The pass mark is a number from 0 to 10,000 with at most two decimals."),
+    )
+    try:
+        review = ReviewPolicy(form.get("review_policy", ""))
+        mc_rule = MultipleChoiceRule(form.get("multiple_choice_rule", ""))
+    except ValueError:
+        raise ValidationFailed(
+            _("Choose one of the offered options."), field="review_policy"
+        ) from None
+    if paper is None:
+        paper = Paper(created_by_id=getattr(actor, "id", None))
+        db.session.add(paper)
+    before = paper_snapshot(paper) if paper.id else None
+    paper.title, paper.time_limit_minutes, paper.pass_mark = title, limit, pass_mark
+    paper.instructions = (form.get("instructions") or "").strip()[:5000]
+    paper.review_policy, paper.multiple_choice_rule = review, mc_rule
+    paper.shuffle_questions = bool(form.get("shuffle_questions"))
+    paper.shuffle_options = bool(form.get("shuffle_options"))
+    paper.updated_at = utcnow()
+    db.session.flush()
+    audit.record(
+        "paper.update" if before else "paper.create",
+        paper,
+        summary=title,
+        before=before,
+        after=paper_snapshot(paper),
+        actor=actor,
+    )
+    return paper
+
+
+def paper_snapshot(paper: Paper) -> dict:
+    """Return the audited settings of a paper."""
+    return {
+        "title": paper.title,
+        "time_limit_minutes": paper.time_limit_minutes,
+        "pass_mark": str(paper.pass_mark) if paper.pass_mark is not None else None,
+        "review_policy": paper.review_policy.value if paper.review_policy else None,
+        "multiple_choice_rule": paper.multiple_choice_rule.value
+        if paper.multiple_choice_rule
+        else None,
+    }
+
+
+def add_section(paper: Paper, qtype: str, points) -> PaperSection:
+    """Add a section of one question type."""
+    if qtype not in qtypes.REGISTRY:
+        raise ValidationFailed(_("Choose a question type."), field="qtype")
+    if any(s.qtype == qtype for s in paper.sections):
+        raise ValidationFailed(_("The paper already has a section of this type."), field="qtype")
+    value = _decimal(
+        points,
+        "points",
+        _("Points per question must be a number above 0 with at most two decimals."),
+        Decimal("0.01"),
+        Decimal(1000),
+    )
+    section = PaperSection(
+        qtype=qtype,
+        points_per_question=value,
+        position=max((s.position for s in paper.sections), default=0) + 1,
+    )
+    paper.sections.append(section)
+    db.session.flush()
+    return section
+
+
+def add_questions(section: PaperSection, ids_text: str) -> int:
+    """Add published questions of the section's type by their numbers (e.g. 12, 15, 40)."""
+    ids = []
+    for part in ids_text.replace("，", ",").replace("、", ",").replace(" ", ",").split(","):
+        if part.strip():
+            if not part.strip().isdigit() or int(part) > 2**31 - 1:
+                raise ValidationFailed(
+                    _("%(v)s is not a question number.", v=part.strip()), field="question_ids"
+                )
+            ids.append(int(part))
+    if not ids:
+        raise ValidationFailed(_("Enter question numbers, e.g. 12, 15, 40."), field="question_ids")
+    found = {q.id: q for q in db.session.scalars(select(Question).where(Question.id.in_(ids)))}
+    problems = []
+    present = {i.question_id for i in section.items}
+    for qid in ids:
+        q = found.get(qid)
+        if q is None:
+            problems.append(_("There is no question %(id)d.", id=qid))
+        elif q.qtype != section.qtype:
+            problems.append(_("Question %(id)d is not of this section's type.", id=qid))
+        elif q.status != QuestionStatus.PUBLISHED:
+            problems.append(_("Question %(id)d is not published.", id=qid))
+        elif qid in present:
+            problems.append(_("Question %(id)d is already in this section.", id=qid))
+    if problems:
+        raise ValidationFailed(problems, field="question_ids")
+    position = max((i.position for i in section.items), default=0)
+    for qid in dict.fromkeys(ids):
+        position += 1
+        section.items.append(SectionQuestion(question_id=qid, position=position))
+    db.session.flush()
+    return len(ids)
+
+
+def add_rule(section: PaperSection, form) -> DrawRule:
+    """Add a random-draw rule, checking that enough questions exist now."""
+    from exams.engine import _eligible
+
+    category = None
+    raw = form.get("category_id", "")
+    if raw.isdigit() and int(raw) <= 2**31 - 1:
+        category = db.session.get(Category, int(raw))
+    if category is None:
+        raise ValidationFailed(_("Choose a category."), field="category_id")
+    count = _int(
+        form.get("count", ""),
+        "count",
+        _("The number of questions is a whole number from 1 to 200."),
+        1,
+        200,
+    )
+    difficulty = form.get("difficulty") or None
+    if difficulty is not None:
+        difficulty = _int(
+            difficulty,
+            "difficulty",
+            _("Difficulty is a whole number from 1 (easy) to 5 (hard)."),
+            1,
+            5,
+        )
+    rule = DrawRule(
+        category_id=category.id,
+        category=category,
+        count=count,
+        include_subcategories=bool(form.get("include_subcategories")),
+        difficulty=difficulty,
+        tag=(form.get("tag") or "").strip()[:50] or None,
+    )
+    available = len(_eligible(section, rule, {i.question_id for i in section.items}))
+    if available < count:
+        raise ValidationFailed(
+            _(
+                "Only %(m)d published questions match this rule; it asks for %(n)d.",
+                m=available,
+                n=count,
+            ),
+            field="count",
+        )
+    section.rules.append(rule)
+    db.session.flush()
+    return rule
+
+
+def resolve_candidates(form) -> list[User]:
+    """Return the active agents chosen by team, by status and by username (all combined)."""
+    team_ids = [int(t) for t in form.getlist("teams") if t.isdigit()]
+    statuses = [s for s in form.getlist("statuses") if s in AgentStatus._value2member_map_]
+    names = [
+        n.strip().lower()
+        for n in (form.get("usernames") or "").replace("，", ",").replace("\n", ",").split(",")
+        if n.strip()
+    ]
+    users: dict[int, User] = {}
+    base = select(User).join(Agent, Agent.user_id == User.id).where(User.is_active.is_(True))
+    if team_ids:
+        for u in db.session.scalars(base.where(Agent.team_id.in_(team_ids))):
+            users[u.id] = u
+    if statuses:
+        for u in db.session.scalars(base.where(Agent.status.in_(statuses))):
+            users[u.id] = u
+    if names:
+        found = {
+            u.username: u
+            for u in db.session.scalars(
+                select(User).where(User.username.in_(names), User.is_active.is_(True))
+            )
+        }
+        missing = [n for n in names if n not in found]
+        if missing:
+            raise ValidationFailed(
+                _("No active user is named %(names)s.", names="、".join(missing)), field="usernames"
+            )
+        users.update({u.id: u for u in found.values()})
+    return list(users.values())
+
+
+def create_sitting(form, actor, opens_at: datetime | None, closes_at: datetime | None) -> Sitting:
+    """Create a sitting with its candidates."""
+    title = (form.get("title") or "").strip()
+    if not title:
+        raise ValidationFailed(_("Enter a title."), field="title")
+    try:
+        kind = SittingKind(form.get("kind", ""))
+    except ValueError:
+        raise ValidationFailed(_("Choose the kind of exam."), field="kind") from None
+    paper = (
+        db.session.get(Paper, int(form["paper_id"]))
+        if (form.get("paper_id") or "").isdigit()
+        else None
+    )
+    if paper is None:
+        raise ValidationFailed(_("Choose a paper."), field="paper_id")
+    if not paper.sections or paper.total_points <= 0:
+        raise ValidationFailed(_("The paper has no questions yet."), field="paper_id")
+    if opens_at is None or closes_at is None:
+        raise ValidationFailed(
+            _("Enter when the exam opens and closes, e.g. 2026-12-01 09:00."), field="opens_at"
+        )
+    if closes_at <= opens_at:
+        raise ValidationFailed(_("The exam must close after it opens."), field="closes_at")
+    attempts = _int(
+        form.get("attempts_allowed", "1"),
+        "attempts_allowed",
+        _("Attempts allowed is a whole number from 1 to 10."),
+        1,
+        10,
+    )
+    users = resolve_candidates(form)
+    if not users:
+        raise ValidationFailed(
+            _("Choose at least one candidate (a team, a status or names)."), field="teams"
+        )
+    sitting = Sitting(
+        title=title[:200],
+        kind=kind,
+        paper=paper,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        attempts_allowed=attempts,
+        created_by_id=getattr(actor, "id", None),
+    )
+    sitting.candidates = [Candidate(user_id=u.id) for u in users]
+    db.session.add(sitting)
+    db.session.flush()
+    audit.record(
+        "sitting.create",
+        sitting,
+        summary=title,
+        after={"paper": paper.title, "candidates": len(users)},
+        actor=actor,
+    )
+    return sitting
+
+
+def set_override(candidate: Candidate, extra_minutes, opens_at, closes_at, actor) -> None:
+    """Give one candidate extra time or another window."""
+    extra = _int(
+        extra_minutes or "0",
+        "extra_minutes",
+        _("Extra time is a whole number of minutes from 0 to 600."),
+        0,
+        600,
+    )
+    if (opens_at is None) != (closes_at is None):
+        raise ValidationFailed(
+            _("Give both the opening and the closing time, or neither."), field="opens_at"
+        )
+    if opens_at and closes_at <= opens_at:
+        raise ValidationFailed(_("The exam must close after it opens."), field="closes_at")
+    before = {
+        "extra_minutes": candidate.extra_minutes,
+        "window": [str(candidate.opens_at), str(candidate.closes_at)],
+    }
+    candidate.extra_minutes, candidate.opens_at, candidate.closes_at = extra, opens_at, closes_at
+    audit.record(
+        "sitting.override",
+        candidate.sitting,
+        summary=candidate.user.username,
+        before=before,
+        after={"extra_minutes": extra, "window": [str(opens_at), str(closes_at)]},
+        actor=actor,
+    )

@@ -1,0 +1,387 @@
+"""Trainers' and HR's exam pages: papers, sittings, the live monitor, results, grading."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from exams import engine, rules, services
+from exams.models import (
+    Attempt,
+    AttemptItem,
+    AttemptState,
+    Candidate,
+    DrawRule,
+    MultipleChoiceRule,
+    Paper,
+    PaperSection,
+    ReviewPolicy,
+    SectionQuestion,
+    Sitting,
+    SittingKind,
+)
+from lms.accounts.access import blueprint_roles, roles_required
+from lms.accounts.models import Role
+from lms.accounts.services import ValidationFailed
+from lms.extensions import db
+from lms.people.models import AgentStatus, Team
+from lms.timeutil import utcnow
+from question_bank import categories, qtypes
+
+bp = Blueprint("exams", __name__, url_prefix="/exams")
+blueprint_roles(bp, Role.TRAINER, Role.ADMIN)
+STAFF_READ = (Role.TRAINER, Role.HR, Role.ADMIN)
+
+
+def local_datetime(value: str | None) -> datetime | None:
+    """Read a datetime-local field as the centre's time; None when blank or malformed."""
+    if not value:
+        return None
+    try:
+        naive = datetime.fromisoformat(value.strip().replace(" ", "T"))
+    except ValueError:
+        return None
+    if not 2000 <= naive.year <= 2100:
+        return None
+    return naive.replace(tzinfo=ZoneInfo(current_app.config["LMS_TIMEZONE"]))
+
+
+def _flash_errors(exc: ValidationFailed) -> None:
+    for m in exc.messages:
+        flash(m, "error")
+
+
+@bp.get("/papers")
+def papers():
+    """List the papers."""
+    rows = db.session.scalars(
+        select(Paper).order_by(Paper.id.desc()).options(selectinload(Paper.sections))
+    ).all()
+    return render_template("exams/papers.html", papers=rows)
+
+
+@bp.route("/papers/new", methods=["GET", "POST"])
+def paper_new():
+    """Create a paper's settings; sections come next."""
+    error = None
+    if request.method == "POST":
+        try:
+            paper = services.save_paper(None, request.form, current_user)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            error = exc
+        else:
+            db.session.commit()
+            flash(_("Paper created. Now add its sections."), "success")
+            return redirect(url_for("exams.paper", paper_id=paper.id))
+    return render_template(
+        "exams/paper_form.html",
+        paper=None,
+        error=error,
+        form=request.form,
+        ReviewPolicy=ReviewPolicy,
+        MultipleChoiceRule=MultipleChoiceRule,
+    ), (422 if error else 200)
+
+
+@bp.route("/papers/<id:paper_id>", methods=["GET", "POST"])
+def paper(paper_id: int):
+    """Edit a paper: settings, sections, fixed questions and draw rules."""
+    paper = db.session.get(Paper, paper_id) or abort(404)
+    error = None
+    if request.method == "POST":
+        try:
+            services.save_paper(paper, request.form, current_user)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            error = exc
+        else:
+            db.session.commit()
+            flash(_("Paper saved."), "success")
+            return redirect(url_for("exams.paper", paper_id=paper.id))
+    return render_template(
+        "exams/paper.html",
+        paper=paper,
+        error=error,
+        form=request.form if error else None,
+        ReviewPolicy=ReviewPolicy,
+        MultipleChoiceRule=MultipleChoiceRule,
+        qtypes=qtypes.REGISTRY,
+        tree=categories.tree(),
+        path_label=categories.path_label,
+        numeral=rules.section_numeral,
+    ), (422 if error else 200)
+
+
+@bp.post("/papers/<id:paper_id>/sections")
+def section_add(paper_id: int):
+    """Add a section."""
+    paper = db.session.get(Paper, paper_id) or abort(404)
+    try:
+        services.add_section(paper, request.form.get("qtype", ""), request.form.get("points", ""))
+    except ValidationFailed as exc:
+        db.session.rollback()
+        _flash_errors(exc)
+    else:
+        db.session.commit()
+    return redirect(url_for("exams.paper", paper_id=paper_id))
+
+
+def _section(section_id: int) -> PaperSection:
+    return db.session.get(PaperSection, section_id) or abort(404)
+
+
+@bp.post("/sections/<id:section_id>/questions")
+def section_questions(section_id: int):
+    """Add fixed questions to a section by number."""
+    section = _section(section_id)
+    try:
+        n = services.add_questions(section, request.form.get("question_ids", ""))
+    except ValidationFailed as exc:
+        db.session.rollback()
+        _flash_errors(exc)
+    else:
+        db.session.commit()
+        flash(_("%(n)d questions added.", n=n), "success")
+    return redirect(url_for("exams.paper", paper_id=section.paper_id) + f"#section-{section.id}")
+
+
+@bp.post("/sections/<id:section_id>/rules")
+def section_rule(section_id: int):
+    """Add a random-draw rule to a section."""
+    section = _section(section_id)
+    try:
+        services.add_rule(section, request.form)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        _flash_errors(exc)
+    else:
+        db.session.commit()
+    return redirect(url_for("exams.paper", paper_id=section.paper_id) + f"#section-{section.id}")
+
+
+@bp.post("/sections/<id:section_id>/delete")
+def section_delete(section_id: int):
+    """Remove a section."""
+    section = _section(section_id)
+    paper_id = section.paper_id
+    db.session.delete(section)
+    db.session.commit()
+    return redirect(url_for("exams.paper", paper_id=paper_id))
+
+
+@bp.post("/section-questions/<id:item_id>/delete")
+def section_question_delete(item_id: int):
+    """Remove a fixed question from a section."""
+    item = db.session.get(SectionQuestion, item_id) or abort(404)
+    paper_id = db.session.get(PaperSection, item.section_id).paper_id
+    db.session.delete(item)
+    db.session.commit()
+    return redirect(url_for("exams.paper", paper_id=paper_id))
+
+
+@bp.post("/rules/<id:rule_id>/delete")
+def rule_delete(rule_id: int):
+    """Remove a draw rule."""
+    rule = db.session.get(DrawRule, rule_id) or abort(404)
+    paper_id = db.session.get(PaperSection, rule.section_id).paper_id
+    db.session.delete(rule)
+    db.session.commit()
+    return redirect(url_for("exams.paper", paper_id=paper_id))
+
+
+@bp.get("/sittings")
+@roles_required(*STAFF_READ)
+def sittings():
+    """List the sittings with their progress."""
+    rows = db.session.scalars(select(Sitting).order_by(Sitting.opens_at.desc())).all()
+    counts = dict(
+        db.session.execute(
+            select(Candidate.sitting_id, func.count(Candidate.id)).group_by(Candidate.sitting_id)
+        ).all()
+    )
+    finished = dict(
+        db.session.execute(
+            select(Attempt.sitting_id, func.count(func.distinct(Attempt.user_id)))
+            .where(Attempt.state == AttemptState.FINISHED)
+            .group_by(Attempt.sitting_id)
+        ).all()
+    )
+    return render_template(
+        "exams/sittings.html", sittings=rows, counts=counts, finished=finished, now=utcnow()
+    )
+
+
+@bp.route("/sittings/new", methods=["GET", "POST"])
+def sitting_new():
+    """Schedule a sitting: paper, window, kind and candidates."""
+    error = None
+    if request.method == "POST":
+        try:
+            sitting = services.create_sitting(
+                request.form,
+                current_user,
+                local_datetime(request.form.get("opens_at")),
+                local_datetime(request.form.get("closes_at")),
+            )
+        except ValidationFailed as exc:
+            db.session.rollback()
+            error = exc
+        else:
+            db.session.commit()
+            flash(
+                _("Sitting scheduled for %(n)d candidates.", n=len(sitting.candidates)), "success"
+            )
+            return redirect(url_for("exams.sitting", sitting_id=sitting.id))
+    papers_ = db.session.scalars(select(Paper).order_by(Paper.title)).all()
+    teams = db.session.scalars(select(Team).order_by(Team.name)).all()
+    return render_template(
+        "exams/sitting_form.html",
+        error=error,
+        form=request.form,
+        papers=papers_,
+        teams=teams,
+        SittingKind=SittingKind,
+        AgentStatus=AgentStatus,
+    ), (422 if error else 200)
+
+
+def monitor_rows(sitting: Sitting):
+    """Return one row per candidate: their latest attempt and its state."""
+    latest: dict[int, Attempt] = {}
+    for a in db.session.scalars(
+        select(Attempt).where(Attempt.sitting_id == sitting.id).order_by(Attempt.number)
+    ):
+        latest[a.user_id] = a
+    now = utcnow()
+    rows = []
+    for c in sorted(sitting.candidates, key=lambda c: c.user.username):
+        a = latest.get(c.user_id)
+        if a is None:
+            state, left = "not_started", None
+        elif a.state == AttemptState.IN_PROGRESS:
+            state, left = "in_progress", rules.seconds_left(now, a.deadline_at)
+        else:
+            state, left = "finished", None
+        rows.append({"candidate": c, "attempt": a, "state": state, "left": left})
+    return rows
+
+
+@bp.route("/sittings/<id:sitting_id>", methods=["GET"])
+@roles_required(*STAFF_READ)
+def sitting(sitting_id: int):
+    """The live monitor of a sitting."""
+    sitting = db.session.get(Sitting, sitting_id) or abort(404)
+    rows = monitor_rows(sitting)
+    summary = {
+        k: sum(1 for r in rows if r["state"] == k)
+        for k in ("not_started", "in_progress", "finished")
+    }
+    return render_template(
+        "exams/sitting.html", sitting=sitting, rows=rows, summary=summary, now=utcnow()
+    )
+
+
+@bp.post("/sittings/<id:sitting_id>/candidates/<id:candidate_id>")
+def candidate_override(sitting_id: int, candidate_id: int):
+    """Give one candidate extra time or another window."""
+    candidate = db.session.get(Candidate, candidate_id)
+    if candidate is None or candidate.sitting_id != sitting_id:
+        abort(404)
+    form = request.form
+    try:
+        services.set_override(
+            candidate,
+            form.get("extra_minutes"),
+            local_datetime(form.get("opens_at")),
+            local_datetime(form.get("closes_at")),
+            current_user,
+        )
+    except ValidationFailed as exc:
+        db.session.rollback()
+        _flash_errors(exc)
+    else:
+        db.session.commit()
+        flash(_("Saved for %(name)s.", name=candidate.user.full_name), "success")
+    return redirect(url_for("exams.sitting", sitting_id=sitting_id))
+
+
+@bp.route("/sittings/<id:sitting_id>/regrade", methods=["GET", "POST"])
+def regrade(sitting_id: int):
+    """Regrade with the corrected keys: a dry run lists every change before it is applied."""
+    sitting = db.session.get(Sitting, sitting_id) or abort(404)
+    apply = request.method == "POST"
+    changes = engine.regrade(sitting, apply=apply, actor=current_user)
+    if apply:
+        db.session.commit()
+        flash(_("Regraded: %(n)d answers changed.", n=len(changes)), "success")
+        return redirect(url_for("exams.results", sitting_id=sitting_id))
+    return render_template("exams/regrade.html", sitting=sitting, changes=changes)
+
+
+@bp.get("/grading")
+def grading_queue():
+    """List the short answers waiting for a grader, by sitting and question."""
+    rows = db.session.execute(
+        select(Attempt.sitting_id, AttemptItem.question_id, func.count(AttemptItem.id))
+        .join(Attempt, Attempt.id == AttemptItem.attempt_id)
+        .where(Attempt.state == AttemptState.FINISHED, AttemptItem.grade_state == "needsgrading")
+        .group_by(Attempt.sitting_id, AttemptItem.question_id)
+    ).all()
+    sittings_ = {
+        s.id: s
+        for s in db.session.scalars(select(Sitting).where(Sitting.id.in_({r[0] for r in rows})))
+    }
+    return render_template("exams/grading_queue.html", rows=rows, sittings=sittings_)
+
+
+@bp.route("/grading/<id:sitting_id>/<id:question_id>", methods=["GET", "POST"])
+def grade_question(sitting_id: int, question_id: int):
+    """Grade one question across candidates (optionally without names)."""
+    sitting = db.session.get(Sitting, sitting_id) or abort(404)
+    items = db.session.scalars(
+        select(AttemptItem)
+        .join(Attempt, Attempt.id == AttemptItem.attempt_id)
+        .where(
+            Attempt.sitting_id == sitting.id,
+            Attempt.state == AttemptState.FINISHED,
+            AttemptItem.question_id == question_id,
+        )
+        .order_by(AttemptItem.grade_state.desc(), AttemptItem.id)
+    ).all()
+    if not items:
+        abort(404)
+    if request.method == "POST":
+        problems, done = [], 0
+        for item in items:
+            raw = request.form.get(f"score_{item.id}", "").strip()
+            if raw == "":
+                continue
+            try:
+                engine.record_manual_grade(
+                    item, raw, request.form.get(f"comment_{item.id}", ""), current_user
+                )
+                done += 1
+            except ValidationFailed as exc:
+                problems.extend(f"#{item.id}: {m}" for m in exc.messages)
+        if problems:
+            db.session.rollback()
+            for m in problems:
+                flash(m, "error")
+            flash(_("Nothing was saved."), "error")
+        else:
+            db.session.commit()
+            flash(_("%(n)d grades saved.", n=done), "success")
+        return redirect(request.full_path)
+    anonymous = request.args.get("anonymous", "1") == "1"
+    return render_template(
+        "exams/grade_question.html",
+        sitting=sitting,
+        items=items,
+        version=items[0].version,
+        anonymous=anonymous,
+    )

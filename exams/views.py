@@ -1,0 +1,9 @@
+"""Register the exam pages."""
+
+
+def register(app) -> None:
+    """Attach the candidate and staff blueprints (and the routes defined on them)."""
+    from exams import candidate_views, print_views, results_views, staff_views  # noqa: F401
+
+    app.register_blueprint(candidate_views.bp)
+    app.register_blueprint(staff_views.bp)

@@ -1,0 +1,158 @@
+// The exam page: autosave, countdown from the server's seconds, navigator, flags, submit.
+// Every answer also lives in the form, so a failed save loses nothing: it is retried, and
+// the page says so until it succeeds.
+"use strict";
+
+(() => {
+  const root = document.getElementById("exam");
+  if (!root) return;
+  const form = document.getElementById("exam-form");
+  const statusEl = document.getElementById("save-status");
+  const timerEl = document.getElementById("timer");
+  const submitButton = document.getElementById("submit-button");
+  const csrf = form.querySelector('input[name="csrf_token"]').value;
+  const items = [...document.querySelectorAll(".exam-item")];
+  let seq = Number(root.dataset.seq);
+  let dirty = false;
+  let saving = false;
+  let stopped = false;
+  let retryTimer = null;
+  // The deadline as the server counts it, measured on this computer's monotonic clock,
+  // so a wrong system clock changes nothing.
+  const msg = root.dataset;
+  const endsAt = performance.now() + Number(root.dataset.secondsLeft) * 1000;
+
+  const answerOf = (item) => {
+    const id = item.dataset.item;
+    const qtype = item.dataset.qtype;
+    const name = `q${id}`;
+    if (qtype === "single_choice" || qtype === "true_false") {
+      const checked = item.querySelector(`input[name="${name}"]:checked`);
+      return checked ? checked.value : null;
+    }
+    if (qtype === "multiple_choice") {
+      return [...item.querySelectorAll(`input[name="${name}"]:checked`)].map((b) => b.value);
+    }
+    if (qtype === "fill_blank") {
+      return [...item.querySelectorAll("input.blank")].map((b) => b.value);
+    }
+    const text = item.querySelector("textarea");
+    return text ? text.value : null;
+  };
+
+  const answered = (value) => {
+    if (value === null || value === undefined) return false;
+    if (Array.isArray(value)) return value.some((v) => String(v).trim() !== "");
+    return String(value).trim() !== "";
+  };
+
+  const refreshNavigator = () => {
+    let missing = 0;
+    for (const item of items) {
+      const id = item.dataset.item;
+      const link = document.getElementById(`nav-${id}`);
+      const isAnswered = answered(answerOf(item));
+      const flagged = item.querySelector(".flag-box").checked;
+      if (!isAnswered) missing += 1;
+      link.classList.toggle("answered", isAnswered);
+      link.classList.toggle("flagged", flagged);
+      link.setAttribute("aria-label", `${link.textContent.trim()} ${isAnswered ? msg.msgAnswered : msg.msgNotAnswered}${flagged ? ` ${msg.msgFlagged}` : ""}`);
+    }
+    document.getElementById("unanswered-note").textContent = missing
+      ? msg.msgUnanswered.replace("{n}", missing) : msg.msgAllAnswered;
+    return missing;
+  };
+
+  const show = (text, kind) => {
+    statusEl.textContent = text;
+    statusEl.className = `save-status ${kind || ""}`;
+  };
+
+  const timeText = (date) => date.toTimeString().slice(0, 8);
+
+  const save = async () => {
+    if (stopped || saving) return;
+    saving = true;
+    const answers = {};
+    const flags = {};
+    for (const item of items) {
+      answers[item.dataset.item] = answerOf(item);
+      flags[item.dataset.item] = item.querySelector(".flag-box").checked;
+    }
+    const next = seq + 1;
+    dirty = false;
+    try {
+      const resp = await fetch(root.dataset.saveUrl, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+        body: JSON.stringify({ seq: next, answers, flags }),
+      });
+      const data = await resp.json().catch(() => ({}));
+      if (resp.ok && data.ok) {
+        seq = data.seq;
+        show(msg.msgSaved.replace("{time}", timeText(new Date(data.saved_at))), "ok");
+      } else if (data.reason === "stale") {
+        stopped = true;
+        show(data.message, "error");
+      } else if (data.reason === "time_over" || data.reason === "finished") {
+        stopped = true;
+        show(data.message, "error");
+        window.location.reload();
+      } else {
+        throw new Error(data.message || resp.statusText);
+      }
+    } catch (err) {
+      dirty = true;
+      show(msg.msgRetry, "error");
+      clearTimeout(retryTimer);
+      retryTimer = setTimeout(save, 3000);
+    } finally {
+      saving = false;
+    }
+  };
+
+  form.addEventListener("input", () => { dirty = true; refreshNavigator(); });
+  form.addEventListener("change", () => { dirty = true; refreshNavigator(); save(); });
+  // Save at least every 15 seconds while something changed (typing in a blank or essay).
+  setInterval(() => { if (dirty) save(); }, 15000);
+  // Typing pauses also save, so the last words are not left for 15 seconds.
+  let typingTimer = null;
+  form.addEventListener("keyup", () => { clearTimeout(typingTimer); typingTimer = setTimeout(() => { if (dirty) save(); }, 2000); });
+
+  const tick = () => {
+    const left = Math.max(0, Math.round((endsAt - performance.now()) / 1000));
+    const m = Math.floor(left / 60);
+    const s = String(left % 60).padStart(2, "0");
+    timerEl.textContent = `${m}:${s}`;
+    timerEl.parentElement.classList.toggle("urgent", left <= 300);
+    if (left <= 0 && !stopped) {
+      stopped = true;
+      show(msg.msgTimeup, "error");
+      form.dataset.auto = "1";
+      // Send the last answers with the submit itself (the server keeps what was saved).
+      save().finally(() => form.submit());
+      return;
+    }
+    setTimeout(tick, 1000 - (performance.now() % 1000));
+  };
+  tick();
+
+  form.addEventListener("submit", (event) => {
+    if (form.dataset.auto) return;
+    const missing = refreshNavigator();
+    const message = submitButton.dataset.confirmTemplate.replace("{n}", missing);
+    if (!window.confirm(message)) {
+      event.preventDefault();
+      return;
+    }
+    event.preventDefault();
+    stopped = false;
+    save().finally(() => { stopped = true; form.submit(); });
+  });
+
+  // Leaving with unsaved answers: the browser asks first.
+  window.addEventListener("beforeunload", (event) => {
+    if (dirty && !stopped) { save(); event.preventDefault(); event.returnValue = ""; }
+  });
+  refreshNavigator();
+})();

@@ -1,0 +1,118 @@
+"""The engine's rules as pure functions."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from exams import rules
+
+T0 = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
+M = timedelta(minutes=1)
+
+
+@pytest.mark.parametrize(
+    ("limit", "extra", "closes", "expected"),
+    [
+        (60, 0, T0 + 120 * M, T0 + 60 * M),
+        (60, 15, T0 + 120 * M, T0 + 75 * M),  # extra time
+        (60, 0, T0 + 30 * M, T0 + 30 * M),  # the window closes first
+        (60, 90, T0 + 100 * M, T0 + 100 * M),  # extra time never passes the close
+    ],
+)
+def test_deadline(limit, extra, closes, expected):
+    assert rules.deadline(T0, limit, extra, closes) == expected
+
+
+@pytest.mark.parametrize(
+    ("now", "used", "allowed", "open_attempt", "expected"),
+    [
+        (T0, 0, 1, False, rules.StartCheck(True)),
+        (T0 - M, 0, 1, False, rules.StartCheck(False, "not_open")),
+        (T0 + 60 * M, 0, 1, False, rules.StartCheck(False, "closed")),
+        (T0, 1, 1, False, rules.StartCheck(False, "no_attempts_left")),
+        (T0, 1, 2, False, rules.StartCheck(True)),
+        (T0, 0, 1, True, rules.StartCheck(False, "open_attempt")),
+    ],
+)
+def test_can_start(now, used, allowed, open_attempt, expected):
+    assert rules.can_start(now, T0, T0 + 60 * M, used, allowed, open_attempt) == expected
+
+
+DL = T0 + 30 * M
+
+
+@pytest.mark.parametrize(
+    ("now", "finished", "last", "seq", "expected"),
+    [
+        (T0, False, 3, 4, rules.SaveCheck(True)),
+        (DL + timedelta(seconds=20), False, 3, 4, rules.SaveCheck(True)),  # in flight: grace
+        (DL + timedelta(seconds=31), False, 3, 4, rules.SaveCheck(False, "time_over")),
+        (T0, False, 4, 4, rules.SaveCheck(False, "stale")),  # replayed
+        (T0, False, 5, 4, rules.SaveCheck(False, "stale")),  # older tab
+        (T0, True, 3, 4, rules.SaveCheck(False, "finished")),
+    ],
+)
+def test_check_save(now, finished, last, seq, expected):
+    assert rules.check_save(now, DL, finished, last, seq) == expected
+
+
+@pytest.mark.parametrize(
+    ("fraction", "points", "expected"),
+    [
+        (1.0, Decimal(2), (Decimal("2.00"), "gradedright")),
+        (0.0, Decimal(2), (Decimal("0.00"), "gradedwrong")),
+        (0.5, Decimal(3), (Decimal("1.50"), "gradedpartial")),
+        (1 / 3, Decimal(1), (Decimal("0.33"), "gradedpartial")),
+        (None, Decimal(5), (None, "needsgrading")),
+    ],
+)
+def test_item_score(fraction, points, expected):
+    assert rules.item_score(fraction, points) == expected
+
+
+def test_totals_sections_pass_and_pending():
+    items = [(1, Decimal(2), Decimal(2)), (1, Decimal(0), Decimal(2)), (2, Decimal(1), Decimal(1))]
+    t = rules.totals(items, Decimal(3))
+    assert (t.score, t.max_score, t.passed) == (Decimal(3), Decimal(5), True)
+    assert t.section_scores == [[1, "2", "4"], [2, "1", "1"]]
+    pending = rules.totals([*items, (3, None, Decimal(5))], Decimal(3))
+    assert pending.score is None and pending.passed is None
+    assert pending.section_scores[-1] == [3, None, "5"]
+
+
+@pytest.mark.parametrize(
+    ("policy", "finished", "now", "expected"),
+    [
+        ("score_only", True, T0 + 999 * M, False),
+        ("after_close", True, T0, False),
+        ("after_close", True, T0 + 60 * M, True),
+        ("after_submit", True, T0, True),
+        ("after_submit", False, T0, False),
+    ],
+)
+def test_review_allowed(policy, finished, now, expected):
+    assert rules.review_allowed(policy, finished, now, T0 + 60 * M) is expected
+
+
+@pytest.mark.parametrize(
+    ("qtype", "response", "expected"),
+    [
+        ("single_choice", "2", True),
+        ("single_choice", None, False),
+        ("multiple_choice", [], False),
+        ("multiple_choice", ["1"], True),
+        ("true_false", False, True),
+        ("true_false", None, False),
+        ("fill_blank", ["", " "], False),
+        ("fill_blank", ["48"], True),
+        ("short_answer", "  ", False),
+        ("short_answer", "答", True),
+    ],
+)
+def test_is_answered(qtype, response, expected):
+    assert rules.is_answered(qtype, response) is expected
+
+
+def test_section_numerals():
+    assert [rules.section_numeral(i) for i in (1, 2, 5, 10, 11)] == ["一", "二", "五", "十", "11"]
