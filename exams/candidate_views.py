@@ -9,9 +9,11 @@ from sqlalchemy.orm import selectinload
 
 from exams import engine, rules
 from exams.models import Attempt, AttemptItem, AttemptState, Candidate, Sitting
+from exams.printing import PRINTED_NAMES
 from lms.accounts.access import signed_in
 from lms.accounts.services import ValidationFailed
 from lms.extensions import db
+from lms.i18n import current_language
 from lms.timeutil import utcnow
 from question_bank import qtypes
 
@@ -151,7 +153,8 @@ def section_heading(n: int, qtype: str, count: int, points) -> str:
     return _(
         "%(numeral)s、%(type)s (%(n)d questions, %(each)s points each, %(total)s in all)",
         numeral=rules.section_numeral(n),
-        type=qtypes.get(qtype).label,
+        # The bank's printed papers use the long names (单项选择题 …) in Chinese.
+        type=PRINTED_NAMES[qtype] if current_language() == "zh_CN" else qtypes.get(qtype).label,
         n=count,
         each=f"{points:g}",
         total=f"{points * count:g}",

@@ -33,8 +33,8 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
-    """Serve the app with demo data on a free local port; yield its base URL."""
+def live_app(tmp_path_factory):
+    """Return the app the live server serves (tests may prepare data through it)."""
     tmp = tmp_path_factory.mktemp("live")
     mp = pytest.MonkeyPatch()
     mp.setenv("LMS_INSTANCE_PATH", str(tmp / "instance"))
@@ -51,12 +51,19 @@ def live_server(tmp_path_factory):
         db.create_all()
         seed(n_agents=12)
         db.session.commit()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+    mp.undo()
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app):
+    """Serve the app with demo data on a free local port; yield its base URL."""
+    app = live_app
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join()
-    with app.app_context():
-        db.engine.dispose()
-    mp.undo()

@@ -1,0 +1,105 @@
+"""A trainee takes a whole exam in a real browser."""
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+pytestmark = pytest.mark.browser
+
+
+def sign_in(page: Page, base: str, username: str) -> None:
+    """Sign in with the demo password."""
+    page.goto(f"{base}/login")
+    page.get_by_label("用户名", exact=True).fill(username)
+    page.get_by_label("密码", exact=True).fill("demo12345")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{base}/")
+
+
+def test_trainee_takes_the_monthly_exam(page: Page, live_server, live_app):
+    sign_in(page, live_server, "A0001")
+    page.get_by_role("link", name="我的考试").first.click()
+    page.get_by_role("button", name="开始考试").first.click()
+    expect(page).to_have_url(re.compile(r"/exam/attempts/\d+$"))
+    expect(page.locator("#timer")).to_have_text(re.compile(r"^(59|60):\d\d$"))
+    items = page.locator(".exam-item")
+    first = items.nth(0)
+    first.locator("label.option").first.click()  # answer question 1
+    expect(page.locator("#save-status")).to_have_text(re.compile(r"已保存 \d\d:\d\d:\d\d"))
+    chosen = first.locator("input:checked").get_attribute("value")
+    # Flag question 2 and see it in the navigator.
+    items.nth(1).get_by_label("标记此题").check()
+    expect(page.locator(".navigator .nav-item.flagged")).to_have_count(1)
+    expect(page.locator("#save-status")).to_have_text(re.compile(r"已保存"))
+    # Reload mid-exam: every saved answer and the flag are back.
+    page.reload()
+    expect(page.locator(".exam-item").nth(0).locator(f'input[value="{chosen}"]')).to_be_checked()
+    expect(page.locator(".navigator .nav-item.flagged")).to_have_count(1)
+    expect(page.locator(".navigator .nav-item.answered")).to_have_count(1)
+    page.screenshot(path="test-results/exam-page.png", full_page=False)
+    # Submit (the page asks first, naming the unanswered questions).
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="交卷").click()
+    expect(page).to_have_url(re.compile(r"/exam/attempts/\d+/result$"))
+    expect(page.locator("#result")).to_be_visible()
+    page.screenshot(path="test-results/exam-result.png", full_page=True)
+    # A second submit changes nothing.
+    attempt_url = page.url.removesuffix("/result")
+    token = page.locator('input[name="csrf_token"]').first.get_attribute("value")
+    resp = page.request.post(f"{attempt_url}/submit", form={"csrf_token": token})
+    assert resp.ok
+    from exams.models import Attempt
+    from lms.audit.models import AuditEvent
+    from lms.extensions import db
+
+    with live_app.app_context():
+        attempt_id = int(attempt_url.rsplit("/", 1)[1])
+        events = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "attempt.finish", AuditEvent.target_id == str(attempt_id))).all()
+        assert len(events) == 1
+        attempt = db.session.get(Attempt, attempt_id)
+        assert attempt.finish_reason == "submitted"
+        assert any(i.response == chosen for i in attempt.items)
+
+
+def test_time_up_submits_the_saved_answers(page: Page, live_server, live_app):
+    from exams.models import Candidate, Paper, PaperSection, SectionQuestion, Sitting, SittingKind
+    from lms.accounts.models import User
+    from lms.extensions import db
+    from lms.timeutil import utcnow
+    from question_bank.models import Question, QuestionStatus
+
+    with live_app.app_context():
+        q = db.session.scalar(select(Question).where(
+            Question.qtype == "true_false", Question.status == QuestionStatus.PUBLISHED))
+        paper = Paper(title="限时测验", time_limit_minutes=30, pass_mark=Decimal(1))
+        section = PaperSection(position=1, qtype="true_false", points_per_question=Decimal(1))
+        section.items.append(SectionQuestion(question_id=q.id, position=1))
+        paper.sections.append(section)
+        user = db.session.scalar(select(User).where(User.username == "a0002"))
+        now = utcnow()
+        # The window closes in 12 seconds: that is the deadline, whatever the time limit.
+        sitting = Sitting(title="限时测验", kind=SittingKind.RETRAINING, paper=paper,
+                          opens_at=now - timedelta(minutes=1), closes_at=now + timedelta(seconds=12))
+        sitting.candidates = [Candidate(user_id=user.id)]
+        db.session.add(sitting)
+        db.session.commit()
+        sitting_id = sitting.id
+    sign_in(page, live_server, "A0002")
+    page.goto(f"{live_server}/exam/")
+    page.locator(f'form[action="/exam/sittings/{sitting_id}/start"] button').click()
+    expect(page).to_have_url(re.compile(r"/exam/attempts/\d+$"))
+    page.locator(".exam-item label.option").first.click()
+    expect(page.locator("#save-status")).to_have_text(re.compile(r"已保存"))
+    # Nobody clicks submit: at zero the page submits by itself.
+    expect(page).to_have_url(re.compile(r"/result$"), timeout=30_000)
+    with live_app.app_context():
+        from exams.models import Attempt
+
+        attempt = db.session.scalar(select(Attempt).where(Attempt.sitting_id == sitting_id))
+        assert attempt.state.value == "finished"
+        assert attempt.items[0].response is True
