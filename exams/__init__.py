@@ -3,9 +3,10 @@
 
 def init_app(app) -> None:
     """Register the exams' models, pages, commands and demo data with the app."""
-    from exams import cli, demo, models, views  # noqa: F401
+    from exams import cli, demo, hooks, models, views  # noqa: F401
     from lms import demo as lms_demo
 
     views.register(app)
     app.register_blueprint(cli.bp)
     lms_demo.register(demo.seed_exams)
+    hooks.register()

@@ -22,7 +22,33 @@ def _too_many(max_rows: int) -> ValidationFailed:
     return ValidationFailed(_("At most %(n)d rows can be imported at once.", n=max_rows))
 
 
+#: An .xlsx is a zip: refuse one that would unpack to more than this (a "zip bomb").
+MAX_UNPACKED = 200 * 1024 * 1024
+MAX_RATIO = 200
+
+
+def _check_zip(data: bytes) -> None:
+    """Refuse a workbook whose parts unpack to far more than any real spreadsheet."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ValidationFailed(_("The file is not a readable .xlsx workbook.")) from exc
+    total = sum(i.file_size for i in infos)
+    if total > MAX_UNPACKED or any(
+        i.file_size > 1024 * 1024 and i.file_size > MAX_RATIO * max(1, i.compress_size)
+        for i in infos
+    ):
+        raise ValidationFailed(
+            _(
+                "The workbook is far larger inside than a spreadsheet of "
+                "questions can be; it is refused."
+            )
+        )
+
+
 def _xlsx_rows(data: bytes, max_rows: int, max_cols: int) -> list[tuple[int, list]]:
+    _check_zip(data)
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ParseError, ValueError, OSError, TypeError) as exc:

@@ -1,5 +1,6 @@
 """Small helpers shared by the views."""
 
+import re
 from urllib.parse import urlsplit
 
 from flask import abort, request
@@ -19,10 +20,21 @@ class IdConverter(IntegerConverter):
         super().__init__(map, min=1, max=MAX_ID)
 
 
+_ID = re.compile(r"[0-9]{1,10}")
+
+
+def parse_id(value) -> int | None:
+    """Return ``value`` as a database id, or None (not ASCII digits, or out of range)."""
+    text = str(value or "").strip()
+    if not _ID.fullmatch(text):
+        return None
+    number = int(text)
+    return number if 1 <= number <= MAX_ID else None
+
+
 def id_arg(name: str) -> int | None:
     """Return a query-string id, or None when absent, malformed or out of range."""
-    value = request.args.get(name, type=int)
-    return value if value is not None and 1 <= value <= MAX_ID else None
+    return parse_id(request.args.get(name))
 
 
 def refuse_nul_bytes():

@@ -67,8 +67,8 @@ def _check_name(name: str, parent_id: int | None, exclude_id: int | None = None)
         raise ValidationFailed(_("A category name is required."), field="name")
     if len(name) > 100:
         raise ValidationFailed(_("A category name may be at most 100 characters."), field="name")
-    if "›" in name or "/" in name:
-        raise ValidationFailed(_("A category name may not contain / or ›."), field="name")
+    if any(c in name for c in "/›>"):
+        raise ValidationFailed(_("A category name may not contain /, › or >."), field="name")
     stmt = select(Category.id).where(Category.name == name)
     stmt = stmt.where(
         Category.parent_id.is_(None) if parent_id is None else Category.parent_id == parent_id
@@ -113,6 +113,8 @@ def move(cat: Category, new_parent: Category | None) -> None:
     """Move a category (with everything below it) under ``new_parent``."""
     if new_parent is not None and new_parent.id in descendant_ids(cat.id):
         raise ValidationFailed(_("A category cannot be moved into itself or below itself."))
+    if (depth(new_parent) if new_parent else 0) + height(cat) > MAX_DEPTH:
+        raise ValidationFailed(_("Categories may be at most %(n)d levels deep.", n=MAX_DEPTH))
     before = {"path": path_label(cat)}
     _check_name(cat.name, new_parent.id if new_parent else None, exclude_id=cat.id)
     cat.parent = new_parent
@@ -126,10 +128,22 @@ def merge(source: Category, target: Category) -> None:
     """Move every question and subcategory of ``source`` into ``target``; delete ``source``."""
     if source.id == target.id or target.id in descendant_ids(source.id):
         raise ValidationFailed(_("A category cannot be merged into itself or below itself."))
+    if depth(target) + height(source) - 1 > MAX_DEPTH:
+        raise ValidationFailed(_("Categories may be at most %(n)d levels deep.", n=MAX_DEPTH))
+    label = f"{path_label(source)} → {path_label(target)}"
     moved = db.session.execute(
         update(Question).where(Question.category_id == source.id).values(category_id=target.id)
     ).rowcount
-    for child in list(source.children):
+    for hook in MERGE_HOOKS:
+        hook(source.id, target.id)
+    children = list(source.children)
+    # Delete the source first: a child may carry the source's own name (P › C › C into P).
+    for child in children:
+        child.parent = None
+    db.session.flush()
+    db.session.delete(source)
+    db.session.flush()
+    for child in children:
         clash = db.session.scalar(
             select(Category).where(Category.parent_id == target.id, Category.name == child.name)
         )
@@ -137,16 +151,33 @@ def merge(source: Category, target: Category) -> None:
             merge(child, clash)
         else:
             child.parent = target
-    db.session.flush()
-    summary = f"{path_label(source)} → {path_label(target)}"
-    audit.record("category.merge", target, summary=summary, after={"questions_moved": moved})
-    db.session.delete(source)
-    db.session.flush()
+            db.session.flush()
+    audit.record("category.merge", target, summary=label, after={"questions_moved": moved})
+
+
+def depth(cat: Category) -> int:
+    """Return the level of ``cat`` (1 for a top category)."""
+    return len(path_of(cat))
+
+
+def height(cat: Category) -> int:
+    """Return how many levels ``cat`` and the categories below it span."""
+    return 1 + max((height(c) for c in cat.children), default=0)
+
+
+#: Functions (category id) -> bool telling whether something else uses a category (papers).
+USAGE_CHECKS: list = []
+#: Functions (source id, target id) that move other references when categories merge.
+MERGE_HOOKS: list = []
 
 
 def delete(cat: Category) -> None:
-    """Delete an empty category."""
+    """Delete an empty category that nothing uses."""
     n = db.session.scalar(select(func.count(Question.id)).where(Question.category_id == cat.id))
+    if any(check(cat.id) for check in USAGE_CHECKS):
+        raise ValidationFailed(
+            _("A paper draws questions from this category: change the paper first.")
+        )
     if n or cat.children:
         raise ValidationFailed(
             _(
@@ -163,14 +194,16 @@ def ensure_path(names: list[str]) -> Category:
     """Return the category at ``names``, creating the missing levels."""
     names = [n.strip() for n in names if n and n.strip()] or [_("Imported")]
     parent = None
-    for name in names[:MAX_DEPTH]:
-        stmt = select(Category).where(Category.name == name[:100])
+    for raw in names[:MAX_DEPTH]:
+        # The same replacement on lookup and on creation, or every import adds a duplicate.
+        name = raw[:100].replace("/", "／").replace("›", "＞").replace(">", "＞")
+        stmt = select(Category).where(Category.name == name)
         stmt = stmt.where(
             Category.parent_id.is_(None) if parent is None else Category.parent_id == parent.id
         )
         node = db.session.scalar(stmt)
         if node is None:
-            node = Category(name=name[:100].replace("/", "／").replace("›", "＞"), parent=parent)
+            node = Category(name=name, parent=parent)
             db.session.add(node)
             db.session.flush()
         parent = node

@@ -5,19 +5,19 @@ from flask_babel import gettext as _
 
 from lms.accounts.services import ValidationFailed
 from lms.extensions import db
-from lms.web import MAX_ID
+from lms.web import parse_id
 from question_bank import categories
 from question_bank.models import Category
 from question_bank.views import bp, counts_by_category
 
 
 def _category(field: str, required: bool = True) -> Category | None:
-    raw = request.form.get(field, "")
-    if not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
+    category_id = parse_id(request.form.get(field))
+    if category_id is None:
         if required:
             raise ValidationFailed(_("Choose a category."))
         return None
-    return db.session.get(Category, int(raw)) or abort(404)
+    return db.session.get(Category, category_id) or abort(404)
 
 
 @bp.get("/categories")

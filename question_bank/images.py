@@ -12,11 +12,21 @@ from sqlalchemy import select
 from lms.accounts.services import ValidationFailed
 from lms.extensions import db
 from question_bank.models import Image
+from question_bank.sanitize import drop_placeholders
 
 MAX_BYTES = 2 * 1024 * 1024
+#: Functions (user, image id) -> bool that let other users see an image (exams register one).
+ACCESS_CHECKS: list = []
 MAX_PIXELS = 4000 * 4000
-TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
-PLUGINFILE = re.compile(r"@@PLUGINFILE@@/([^\s\"'<>]+)")
+#: MPO is how Pillow names the JPEG photos of phone cameras.
+TYPES = {
+    "PNG": "image/png",
+    "JPEG": "image/jpeg",
+    "MPO": "image/jpeg",
+    "GIF": "image/gif",
+    "WEBP": "image/webp",
+}
+PLUGINFILE = re.compile(r"@@PLUGINFILE@@/([\w.%~-]{1,200})")
 LOCAL = re.compile(r"/qb/images/(\d+)")
 
 
@@ -31,6 +41,8 @@ def store(data: bytes, user=None) -> Image:
             if width * height > MAX_PIXELS:
                 raise ValidationFailed(_("The image is too large (at most 4000 × 4000 pixels)."))
             img.verify()
+    except PILImage.DecompressionBombError as exc:
+        raise ValidationFailed(_("The image is too large (at most 4000 × 4000 pixels).")) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ValidationFailed(_("The file is not a PNG, JPEG, GIF or WebP image.")) from exc
     if fmt not in TYPES:
@@ -63,10 +75,10 @@ def import_references(html: str, files: dict[str, bytes], user=None) -> str:
     def replace(m):
         data = files.get(m.group(1))
         if data is None:
-            return m.group(0)  # left for the sanitiser to drop
+            return m.group(0)  # dropped below: the file never came
         return url(store(data, user))
 
-    return PLUGINFILE.sub(replace, html or "")
+    return drop_placeholders(PLUGINFILE.sub(replace, html or ""))
 
 
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp"}

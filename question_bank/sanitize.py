@@ -37,7 +37,16 @@ ALLOWED_ATTRIBUTES = {
     "th": {"colspan", "rowspan"},
 }
 #: Images may come only from the bank itself (or be placeholders while importing).
-IMAGE_SRC = re.compile(r"^(/qb/images/\d+|@@PLUGINFILE@@/[^\s\"'<>]+)$")
+IMAGE_SRC = re.compile(r"^(/qb/images/[0-9]{1,10}|@@PLUGINFILE@@/[\w.%~-]{1,200})$")
+#: Characters XML (and so .xlsx and Moodle XML) cannot hold; Word's manual line break is one.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+#: A blank marker (___) in an attribute would be taken for a blank of a fill-in question.
+_BLANK_RUN = re.compile(r"[_＿]{3,}")
+
+
+def strip_control(value: str | None) -> str:
+    """Remove control characters that no text here needs (and XML refuses)."""
+    return CONTROL.sub("", value or "")
 
 
 def _attribute_filter(tag: str, attr: str, value: str) -> str | None:
@@ -45,7 +54,7 @@ def _attribute_filter(tag: str, attr: str, value: str) -> str | None:
         return value if IMAGE_SRC.match(value) else None
     if attr in ("width", "height", "colspan", "rowspan"):
         return value if value.isdigit() and len(value) <= 4 else None
-    return value
+    return _BLANK_RUN.sub("", value)
 
 
 def clean(value: str | None) -> str:
@@ -53,7 +62,7 @@ def clean(value: str | None) -> str:
     if not value:
         return ""
     cleaned = nh3.clean(
-        value,
+        strip_control(value),
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         attribute_filter=_attribute_filter,
@@ -90,4 +99,13 @@ _HAS_TAGS = re.compile(r"<[a-zA-Z][^>]*>")
 def rich(value: str | None) -> str:
     """Read a rich-text field: HTML from the editor, or plain text typed without it."""
     value = (value or "").strip()
-    return clean(value if _HAS_TAGS.search(value) else from_text(value))
+    html = clean(value if _HAS_TAGS.search(value) else from_text(value))
+    return drop_placeholders(html)
+
+
+_PLACEHOLDER_IMG = re.compile(r"<img[^>]*@@PLUGINFILE@@[^>]*>")
+
+
+def drop_placeholders(html: str) -> str:
+    """Drop images that still point at an import placeholder (their file never came)."""
+    return _PLACEHOLDER_IMG.sub("", html)

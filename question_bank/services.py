@@ -12,9 +12,10 @@ from lms import audit
 from lms.accounts.services import ValidationFailed
 from lms.extensions import db
 from lms.timeutil import utcnow
+from lms.web import parse_id
 from question_bank import qtypes
 from question_bank.models import Category, Question, QuestionStatus, QuestionVersion, Tag
-from question_bank.sanitize import clean, to_text
+from question_bank.sanitize import clean, strip_control, to_text
 
 MAX_TAGS = 10
 #: Checks that tell whether question versions were used (by exams); capabilities register.
@@ -99,10 +100,12 @@ def check(inp: QuestionInput) -> tuple[dict, dict[str, list[str]]]:
     except (TypeError, ValueError):
         err("difficulty", _("Difficulty is a whole number from 1 (easy) to 5 (hard)."))
         difficulty = 3
-    tags = list(dict.fromkeys(t.strip()[:50] for t in inp.tags if t.strip()))
+    tags = list(dict.fromkeys(strip_control(t).strip()[:50] for t in inp.tags if t.strip()))
+    if any(re.search(r"[,，、;；\s]", t) for t in tags):
+        err("tags", _("A tag may not contain spaces, commas, 、 or semicolons."))
     if len(tags) > MAX_TAGS:
         err("tags", _("A question may have at most %(n)d tags.", n=MAX_TAGS))
-    source = (inp.source or "").strip()
+    source = strip_control(inp.source).strip()
     if len(source) > 200:
         err("source", _("The source may be at most 200 characters."))
     values = {
@@ -225,6 +228,8 @@ def update_question(q: Question, inp: QuestionInput, expected_revision: int, act
     if q.revision != expected_revision:
         raise EditConflict(q)
     values, errors = check(inp)
+    if not errors and q.status == QuestionStatus.PUBLISHED:
+        errors = publish_problems(values)
     _raise_if_errors(errors)
     before = snapshot(q)
     current = q.current
@@ -389,11 +394,13 @@ def bulk_apply(questions: list[Question], action: str, value: str, actor) -> Non
             except ValidationFailed as exc:
                 problems.extend(_("Question %(id)d: %(msg)s", id=q.id, msg=m) for m in exc.messages)
     elif action == "move":
-        target = db.session.get(Category, int(value)) if value.isdigit() else None
+        target_id = parse_id(value)
+        target = db.session.get(Category, target_id) if target_id else None
         if target is None:
             raise ValidationFailed(_("Choose the category to move the questions to."))
         for q in questions:
             q.category = target
+            q.updated_at, q.updated_by_id = utcnow(), getattr(actor, "id", None)
         audit.record(
             "question.move",
             target,
@@ -402,12 +409,15 @@ def bulk_apply(questions: list[Question], action: str, value: str, actor) -> Non
             actor=actor,
         )
     elif action == "tag":
-        names = split_tags(value)
+        names = [strip_control(n)[:50] for n in split_tags(value)]
         if not names:
             raise ValidationFailed(_("Enter the tags to add."))
         tags = tags_named(names)
         for q in questions:
             q.tags = list(dict.fromkeys([*q.tags, *tags]))
+            # A changed row bumps the revision, so an editor who opened the question
+            # earlier is told instead of silently dropping these tags.
+            q.updated_at, q.updated_by_id = utcnow(), getattr(actor, "id", None)
             if len(q.tags) > MAX_TAGS:
                 problems.append(
                     _("Question %(id)d would have more than %(n)d tags.", id=q.id, n=MAX_TAGS)

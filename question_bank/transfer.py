@@ -102,7 +102,12 @@ def import_parsed(parsed: ParseResult, user, filename: str, progress) -> ImportR
         if qd.status not in QuestionStatus._value2member_map_:
             report.errors.append((where, _("Unknown status %(s)s.", s=qd.status)))
             continue
-        values, errors = check(_input(qd))
+        try:
+            values, errors = check(_input(qd))
+        except (TypeError, AttributeError, KeyError, ValueError):
+            # A body of the wrong shape (e.g. a hand-edited lms-json comment).
+            report.errors.append((where, _("The question's content has the wrong form.")))
+            continue
         errors.pop("category_id", None)  # categories are created from the path
         if not errors and qd.status == QuestionStatus.PUBLISHED:
             errors = publish_problems(values)

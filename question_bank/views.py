@@ -11,7 +11,7 @@ from lms.accounts.access import blueprint_roles, signed_in
 from lms.accounts.models import Role, User
 from lms.accounts.services import ValidationFailed
 from lms.extensions import db
-from lms.web import id_arg, paginate
+from lms.web import id_arg, paginate, parse_id, safe_next
 from question_bank import categories, images, qtypes, services
 from question_bank.forms import input_from_version, read_input
 from question_bank.models import Image, Question, QuestionStatus, Tag, question_tags
@@ -32,8 +32,8 @@ def list_query(args):
         "category": id_arg("category"),
         "sub": args.get("sub", "1") == "1",
         "qtype": args.get("qtype") if args.get("qtype") in qtypes.REGISTRY else "",
-        "difficulty": args.get("difficulty", type=int)
-        if args.get("difficulty", "").isdigit()
+        "difficulty": parse_id(args.get("difficulty"))
+        if parse_id(args.get("difficulty")) in range(1, 6)
         else None,
         "tag": args.get("tag", "").strip()[:50],
         "status": args.get("status")
@@ -70,8 +70,8 @@ def list_query(args):
         # Substring search works for Chinese without word segmentation.
         like = "%" + f["q"].replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
         conds = [Question.stem_text.like(like, escape="\\")]
-        if f["q"].isdigit():
-            conds.append(Question.id == int(f["q"]))
+        if parse_id(f["q"]):
+            conds.append(Question.id == parse_id(f["q"]))
         stmt = stmt.where(or_(*conds))
     return stmt.order_by(Question.id.desc()), f
 
@@ -261,8 +261,8 @@ BULK_ACTIONS = ("publish", "retire", "draft", "move", "tag")
 def bulk():
     """Apply one action to the selected questions; all of them or none."""
     action = request.form.get("bulk_action", "")
-    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit() and int(i) <= 2**31 - 1]
-    back = request.form.get("back") or url_for("qb.index")
+    ids = [i for i in map(parse_id, request.form.getlist("ids")[:1000]) if i]
+    back = safe_next(request.form.get("back"), url_for("qb.index"))
     if action not in BULK_ACTIONS:
         flash(_("Choose what to do with the selected questions."), "error")
         return redirect(back)
@@ -292,7 +292,7 @@ def similar():
     from question_bank.sanitize import rich, to_text
 
     text = to_text(rich(request.form.get("stem", "")))
-    exclude = request.form.get("exclude", type=int)
+    exclude = parse_id(request.form.get("exclude"))
     found = services.similar_questions(text, exclude)
     return jsonify([{"id": i, "stem": s[:120], "score": round(sc, 2)} for i, s, sc in found])
 
@@ -315,7 +315,11 @@ def upload_image():
 @bp.get("/images/<id:image_id>")
 @signed_in
 def image(image_id: int):
-    """Serve an image (exam pages show them to candidates too)."""
+    """Serve an image to the bank's authors, or to a candidate whose exam shows it."""
+    if not current_user.has_role(Role.TRAINER, Role.ADMIN) and not any(
+        check(current_user, image_id) for check in images.ACCESS_CHECKS
+    ):
+        abort(404)
     img = db.session.get(Image, image_id) or abort(404)
     return (
         img.data,

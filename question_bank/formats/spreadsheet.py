@@ -1,6 +1,9 @@
 """The bank as a spreadsheet (.xlsx or .csv): one question per row, Chinese headers.
 
-Columns: 题型, 分类, 题干, 选项A…选项H, 答案, 评分要点, 分值, 难度, 标签, 解析, 来源, 状态.
+Columns: 题型, 分类, 题干, 选项A…选项J, 答案, 评分要点, 分值, 难度, 标签, 解析, 来源, 状态.
+
+Cells that begin like a formula (= + - @) are written as text (.xlsx) or with a leading '
+(.csv), so that opening an export in a spreadsheet never runs anything.
 答案 is the option letters (B, ACD), 对/错, the blanks' answers (blanks separated by ；,
 alternatives by |), or the reference answer of a short-answer question.
 """
@@ -19,7 +22,7 @@ from lms.tabular import read_rows
 from question_bank.interchange import ParseResult, QuestionData
 from question_bank.sanitize import from_text
 
-OPTION_LETTERS = "ABCDEFGH"
+OPTION_LETTERS = "ABCDEFGHIJ"
 HEADERS = [
     "题型",
     "分类",
@@ -74,7 +77,13 @@ def html_to_cell(html: str) -> str:
 
 
 def _cell(row, i) -> str:
-    return "" if i >= len(row) or row[i] is None else str(row[i]).strip()
+    if i >= len(row) or row[i] is None:
+        return ""
+    text = str(row[i]).strip()
+    # Undo csv_safe: a ' before what looks like a formula was added on export.
+    if text.startswith("'") and text[1:2] in ("=", "+", "-", "@"):
+        text = text[1:]
+    return text
 
 
 def _split(text: str, pattern: str) -> list[str]:
@@ -215,13 +224,23 @@ def parse_csv(data: bytes) -> ParseResult:
     return parse_rows(read_rows("q.csv", data, max_rows=MAX_ROWS, max_cols=len(HEADERS) + 5))
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value):
+    """Prefix ' to a cell that a spreadsheet would take for a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def export_csv(questions: list[QuestionData]) -> bytes:
     """Write the questions as UTF-8 CSV with a BOM (so Excel reads the Chinese)."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(HEADERS)
     for q in questions:
-        writer.writerow(question_to_row(q))
+        writer.writerow([csv_safe(c) for c in question_to_row(q)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -232,6 +251,10 @@ def _workbook(questions: list[QuestionData], *, with_help: bool) -> Workbook:
     ws.append(HEADERS)
     for q in questions:
         ws.append(question_to_row(q))
+        # openpyxl turns a string starting with = into a live formula: keep it text.
+        for cell in ws[ws.max_row]:
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"
     ws.freeze_panes = "A2"
     for col, width in zip("ABC", (10, 24, 50), strict=True):
         ws.column_dimensions[col].width = width
@@ -244,8 +267,8 @@ def _workbook(questions: list[QuestionData], *, with_help: bool) -> Workbook:
         for dv in (types, levels, statuses):
             ws.add_data_validation(dv)
         types.add(f"A2:A{MAX_ROWS + 1}")
-        levels.add(f"P2:P{MAX_ROWS + 1}")
-        statuses.add(f"T2:T{MAX_ROWS + 1}")
+        levels.add(f"R2:R{MAX_ROWS + 1}")
+        statuses.add(f"V2:V{MAX_ROWS + 1}")
         info = wb.create_sheet("说明")
         with force_locale("zh_CN"):
             for line in INSTRUCTIONS:

@@ -11,6 +11,7 @@ from question_bank.qtypes.base import QuestionType, normalise_answer
 BLANK = re.compile(r"[_＿]{3,}")
 MAX_BLANKS = 10
 ALTERNATIVES = re.compile(r"[|｜\n]")
+SEPARATORS = re.compile(r"[|｜;；\n]")
 
 
 def count_blanks(stem_text: str) -> int:
@@ -68,6 +69,17 @@ class FillBlank(QuestionType):
         for i in range(1, min(n, MAX_BLANKS) + 1):
             if i > len(blanks) or not blanks[i - 1]:
                 problems.append(_("Blank %(n)d needs at least one accepted answer.", n=i))
+        for i, answers in enumerate(blanks, start=1):
+            if any(SEPARATORS.search(a) for a in answers):
+                # They separate answers in the form and in spreadsheets: inside an answer
+                # they would silently turn one answer into two on the next save.
+                problems.append(
+                    _(
+                        "An answer of blank %(n)d contains | or ; which separate "
+                        "answers; write it without them.",
+                        n=i,
+                    )
+                )
         return problems
 
     def grade(self, body: dict, response, *, partial: bool = False) -> float:

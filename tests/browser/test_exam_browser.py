@@ -58,8 +58,11 @@ def test_trainee_takes_the_monthly_exam(page: Page, live_server, live_app):
 
     with live_app.app_context():
         attempt_id = int(attempt_url.rsplit("/", 1)[1])
-        events = db.session.scalars(select(AuditEvent).where(
-            AuditEvent.action == "attempt.finish", AuditEvent.target_id == str(attempt_id))).all()
+        events = db.session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "attempt.finish", AuditEvent.target_id == str(attempt_id)
+            )
+        ).all()
         assert len(events) == 1
         attempt = db.session.get(Attempt, attempt_id)
         assert attempt.finish_reason == "submitted"
@@ -74,8 +77,11 @@ def test_time_up_submits_the_saved_answers(page: Page, live_server, live_app):
     from question_bank.models import Question, QuestionStatus
 
     with live_app.app_context():
-        q = db.session.scalar(select(Question).where(
-            Question.qtype == "true_false", Question.status == QuestionStatus.PUBLISHED))
+        q = db.session.scalar(
+            select(Question).where(
+                Question.qtype == "true_false", Question.status == QuestionStatus.PUBLISHED
+            )
+        )
         paper = Paper(title="限时测验", time_limit_minutes=30, pass_mark=Decimal(1))
         section = PaperSection(position=1, qtype="true_false", points_per_question=Decimal(1))
         section.items.append(SectionQuestion(question_id=q.id, position=1))
@@ -83,8 +89,13 @@ def test_time_up_submits_the_saved_answers(page: Page, live_server, live_app):
         user = db.session.scalar(select(User).where(User.username == "a0002"))
         now = utcnow()
         # The window closes in 12 seconds: that is the deadline, whatever the time limit.
-        sitting = Sitting(title="限时测验", kind=SittingKind.RETRAINING, paper=paper,
-                          opens_at=now - timedelta(minutes=1), closes_at=now + timedelta(seconds=12))
+        sitting = Sitting(
+            title="限时测验",
+            kind=SittingKind.RETRAINING,
+            paper=paper,
+            opens_at=now - timedelta(minutes=1),
+            closes_at=now + timedelta(seconds=12),
+        )
         sitting.candidates = [Candidate(user_id=user.id)]
         db.session.add(sitting)
         db.session.commit()
