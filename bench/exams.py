@@ -295,12 +295,14 @@ class Candidate:
         self.seq += 1
         payload = {"seq": self.seq, "answers": {item: answer}, "flags": {}}
         try:
-            _, body, _, ms = self.client.send(
+            status, body, location, ms = self.client.send(
                 f"{self.attempt_path}/save", payload=payload, token=self.token
             )
+            if status != 200:
+                raise RequestFailed(f"save answered {status} to {location!r}")
             if not json.loads(body).get("ok"):
                 raise RequestFailed(f"save refused: {body[:80]}")
-        except RequestFailed as exc:
+        except (RequestFailed, ValueError) as exc:
             self.failed_saves += 1
             self.client.stats.error(str(exc))
             return time.perf_counter()
@@ -352,8 +354,8 @@ def run_candidate(cand: Candidate, sitting_id: int, saves: int, gates) -> None:
         go.wait(timeout=60)
         cand.open_exam(sitting_id)
         ready = True
-    except (RequestFailed, threading.BrokenBarrierError, AttributeError, ValueError) as exc:
-        stats.error(f"open exam: {exc}")
+    except Exception as exc:  # any failure counts as an error, the run goes on
+        stats.error(f"open exam: {exc!r}")
     # If someone got stuck the barrier breaks: the others go on rather than wait for ever.
     with contextlib.suppress(threading.BrokenBarrierError):
         exam.wait(timeout=max(1.0, stats.deadline - time.monotonic()))

@@ -200,6 +200,17 @@ def test_paper_new_refuses_bad_input_and_creates_nothing(trainer_client, field, 
     assert count(Paper) == 0 and events("paper.create") == 0
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="services._decimal compares Decimal('NaN') outside its try: InvalidOperation "
+    "escapes and the page fails with 500 instead of 422",
+)
+def test_paper_new_refuses_a_nan_pass_mark(trainer_client):
+    resp = trainer_client.submit("/exams/papers/new", {**PAPER_FORM, "pass_mark": "NaN"})
+    assert resp.status_code == 422
+    assert count(Paper) == 0
+
+
 def test_paper_settings_are_saved_and_bad_ones_change_nothing(trainer_client):
     paper = new_paper(trainer_client)
     url = f"/exams/papers/{paper.id}"
