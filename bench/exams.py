@@ -128,6 +128,29 @@ def build_exam(n_candidates: int) -> tuple[int, list[str]]:
     return sitting.id, usernames
 
 
+def refuse_if_in_use() -> None:
+    """Stop before drop_all if others use the PostgreSQL database (a test run, say): wiping it
+    under them breaks their run, and their drop_all would break this one."""
+    from sqlalchemy import text
+
+    from lms.extensions import db
+
+    if db.engine.dialect.name != "postgresql":
+        return
+    others = db.session.scalar(
+        text(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    )
+    db.session.rollback()
+    if others:
+        sys.exit(
+            f"{others} other connection(s) use this database: give the benchmark a database of "
+            "its own (createdb bench), or pass --shared-database to wipe it anyway"
+        )
+
+
 # --- the server ---------------------------------------------------------------------------
 
 
@@ -480,6 +503,11 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     p.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
     p.add_argument("--budget", type=float, default=150, help="seconds the clients may run")
+    p.add_argument(
+        "--shared-database",
+        action="store_true",
+        help="wipe the PostgreSQL database even while other clients are connected to it",
+    )
     args = p.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="bench-exams-")
@@ -498,6 +526,8 @@ def main() -> None:
         }
     )
     with app.app_context():
+        if not args.shared_database:
+            refuse_if_in_use()
         db.drop_all()
         db.create_all()
         sitting_id, usernames = build_exam(args.candidates)

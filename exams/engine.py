@@ -339,7 +339,10 @@ def close_overdue(now: datetime | None = None) -> int:
 def record_manual_grade(item: AttemptItem, score, comment: str, grader) -> None:
     """Store a trainer's score and comment for a short answer; update the attempt."""
     try:
-        value = rules.round_points(Decimal(str(score).strip()))
+        value = Decimal(str(score).strip())
+        if not value.is_finite():
+            raise ArithmeticError
+        value = rules.round_points(value)
     except ArithmeticError as exc:
         raise ValidationFailed(_("Enter the score as a number.")) from exc
     if not Decimal(0) <= value <= item.points:

@@ -1,8 +1,9 @@
 """Results of a sitting: the table, the .xlsx export, the distribution and item statistics."""
 
 import io
+from zoneinfo import ZoneInfo
 
-from flask import abort, render_template
+from flask import abort, current_app, render_template
 from flask_babel import gettext as _
 from openpyxl import Workbook
 from sqlalchemy import select
@@ -14,6 +15,13 @@ from exams.staff_views import STAFF_READ, bp
 from lms.accounts.access import roles_required
 from lms.extensions import db
 from lms.timeutil import utcnow
+
+
+def local(value):
+    """Return an aware UTC time as the centre's naive local time (what Excel shows)."""
+    if value is None:
+        return None
+    return value.astimezone(ZoneInfo(current_app.config["LMS_TIMEZONE"])).replace(tzinfo=None)
 
 
 def finished_attempts(sitting: Sitting) -> list[Attempt]:
@@ -66,7 +74,8 @@ def results(sitting_id: int):
     sitting = db.session.get(Sitting, sitting_id) or abort(404)
     attempts = best_attempts(finished_attempts(sitting))
     scores = [float(a.score) for a in attempts if a.score is not None]
-    max_score = float(sitting.paper.total_points) or 1.0
+    # The attempts' own full marks: the paper may have changed since they were taken.
+    max_score = max([float(a.max_score) for a in attempts] + [1.0])
     bins = statistics.histogram(scores, max_score, 10) if scores else []
     items, paper_stats = item_table(attempts)
     versions = {i.question_id: i.version for a in attempts for i in a.items}
@@ -122,8 +131,8 @@ def results_xlsx(sitting_id: int):
                 float(a.score) if a.score is not None else _("being graded"),
                 float(a.max_score),
                 "" if a.passed is None else (_("yes") if a.passed else _("no")),
-                a.started_at.replace(tzinfo=None),
-                a.finished_at.replace(tzinfo=None) if a.finished_at else None,
+                local(a.started_at),
+                local(a.finished_at),
                 round(taken, 1) if taken is not None else None,
             ]
         )

@@ -1,5 +1,7 @@
 """Building papers and sittings. Flush, never commit."""
 
+import random
+import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
@@ -23,6 +25,7 @@ from lms.accounts.services import ValidationFailed
 from lms.extensions import db
 from lms.people.models import Agent, AgentStatus
 from lms.timeutil import utcnow
+from lms.web import parse_id
 from question_bank import qtypes
 from question_bank.models import Category, Question, QuestionStatus
 
@@ -30,10 +33,12 @@ from question_bank.models import Category, Question, QuestionStatus
 def _decimal(value, field: str, message: str, low=Decimal(0), high=Decimal(10000)) -> Decimal:
     try:
         number = Decimal(str(value).strip())
+        if not number.is_finite():  # NaN and Infinity compare by raising
+            raise InvalidOperation
+        if not low <= number <= high or number != number.quantize(Decimal("0.01")):
+            raise InvalidOperation
     except (InvalidOperation, ValueError):
         raise ValidationFailed(message, field=field) from None
-    if not low <= number <= high or number != number.quantize(Decimal("0.01")):
-        raise ValidationFailed(message, field=field)
     return number
 
 
@@ -134,13 +139,14 @@ def add_section(paper: Paper, qtype: str, points) -> PaperSection:
 def add_questions(section: PaperSection, ids_text: str) -> int:
     """Add published questions of the section's type by their numbers (e.g. 12, 15, 40)."""
     ids = []
-    for part in ids_text.replace("，", ",").replace("、", ",").replace(" ", ",").split(","):
-        if part.strip():
-            if not part.strip().isdigit() or int(part) > 2**31 - 1:
+    for part in re.split(r"[,，、\s]+", ids_text or ""):
+        if part:
+            if parse_id(part) is None:
                 raise ValidationFailed(
-                    _("%(v)s is not a question number.", v=part.strip()), field="question_ids"
+                    _("%(v)s is not a question number.", v=part), field="question_ids"
                 )
-            ids.append(int(part))
+            ids.append(parse_id(part))
+    ids = list(dict.fromkeys(ids))
     if not ids:
         raise ValidationFailed(_("Enter question numbers, e.g. 12, 15, 40."), field="question_ids")
     found = {q.id: q for q in db.session.scalars(select(Question).where(Question.id.in_(ids)))}
@@ -171,9 +177,9 @@ def add_rule(section: PaperSection, form) -> DrawRule:
     from exams.engine import _eligible
 
     category = None
-    raw = form.get("category_id", "")
-    if raw.isdigit() and int(raw) <= 2**31 - 1:
-        category = db.session.get(Category, int(raw))
+    category_id = parse_id(form.get("category_id"))
+    if category_id:
+        category = db.session.get(Category, category_id)
     if category is None:
         raise ValidationFailed(_("Choose a category."), field="category_id")
     count = _int(
@@ -212,12 +218,25 @@ def add_rule(section: PaperSection, form) -> DrawRule:
         )
     section.rules.append(rule)
     db.session.flush()
+    # Rules share pools: check that the whole paper can still be drawn for a candidate.
+    from exams.engine import draw_questions
+
+    try:
+        draw_questions(section.paper, random.Random(0))  # noqa: S311 (not security)
+    except ValidationFailed:
+        raise ValidationFailed(
+            _(
+                "Together with the section's other rules this asks for more questions than "
+                "are published there."
+            ),
+            field="count",
+        ) from None
     return rule
 
 
 def resolve_candidates(form) -> list[User]:
     """Return the active agents chosen by team, by status and by username (all combined)."""
-    team_ids = [int(t) for t in form.getlist("teams") if t.isdigit()]
+    team_ids = [t for t in map(parse_id, form.getlist("teams")) if t]
     statuses = [s for s in form.getlist("statuses") if s in AgentStatus._value2member_map_]
     names = [
         n.strip().lower()
@@ -257,11 +276,8 @@ def create_sitting(form, actor, opens_at: datetime | None, closes_at: datetime |
         kind = SittingKind(form.get("kind", ""))
     except ValueError:
         raise ValidationFailed(_("Choose the kind of exam."), field="kind") from None
-    paper = (
-        db.session.get(Paper, int(form["paper_id"]))
-        if (form.get("paper_id") or "").isdigit()
-        else None
-    )
+    paper_id = parse_id(form.get("paper_id"))
+    paper = db.session.get(Paper, paper_id) if paper_id else None
     if paper is None:
         raise ValidationFailed(_("Choose a paper."), field="paper_id")
     if not paper.sections or paper.total_points <= 0:
