@@ -13,7 +13,7 @@ from exams.printing import PRINTED_NAMES
 from lms.accounts.access import signed_in
 from lms.accounts.services import ValidationFailed
 from lms.extensions import db
-from lms.i18n import current_language
+from lms.i18n import current_language, datetime_filter
 from lms.timeutil import utcnow
 from question_bank import qtypes
 
@@ -201,6 +201,7 @@ def save(attempt_id: int):
         ok=True,
         seq=attempt.seq,
         saved_at=attempt.last_saved_at.isoformat(),
+        saved_at_local=datetime_filter(attempt.last_saved_at, "HH:mm:ss"),
         seconds_left=rules.seconds_left(utcnow(), attempt.deadline_at),
     )
 

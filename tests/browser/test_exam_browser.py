@@ -33,13 +33,13 @@ def test_trainee_takes_the_monthly_exam(page: Page, live_server, live_app):
     chosen = first.locator("input:checked").get_attribute("value")
     # Flag question 2 and see it in the navigator.
     items.nth(1).get_by_label("标记此题").check()
-    expect(page.locator(".navigator .nav-item.flagged")).to_have_count(1)
+    expect(page.locator(".navigator ol .nav-item.flagged")).to_have_count(1)
     expect(page.locator("#save-status")).to_have_text(re.compile(r"已保存"))
     # Reload mid-exam: every saved answer and the flag are back.
     page.reload()
     expect(page.locator(".exam-item").nth(0).locator(f'input[value="{chosen}"]')).to_be_checked()
-    expect(page.locator(".navigator .nav-item.flagged")).to_have_count(1)
-    expect(page.locator(".navigator .nav-item.answered")).to_have_count(1)
+    expect(page.locator(".navigator ol .nav-item.flagged")).to_have_count(1)
+    expect(page.locator(".navigator ol .nav-item.answered")).to_have_count(1)
     page.screenshot(path="test-results/exam-page.png", full_page=False)
     # Submit (the page asks first, naming the unanswered questions).
     page.once("dialog", lambda d: d.accept())

@@ -68,8 +68,6 @@
     statusEl.className = `save-status ${kind || ""}`;
   };
 
-  const timeText = (date) => date.toTimeString().slice(0, 8);
-
   const save = async () => {
     if (stopped || saving) return;
     saving = true;
@@ -90,7 +88,8 @@
       const data = await resp.json().catch(() => ({}));
       if (resp.ok && data.ok) {
         seq = data.seq;
-        show(msg.msgSaved.replace("{time}", timeText(new Date(data.saved_at))), "ok");
+        // The centre's time, as the server formats it (not this computer's zone).
+        show(msg.msgSaved.replace("{time}", data.saved_at_local), "ok");
       } else if (data.reason === "stale") {
         stopped = true;
         show(data.message, "error");
