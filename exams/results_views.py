@@ -57,14 +57,45 @@ def item_table(attempts: list[Attempt]):
             items[i.question_id] = float(i.points)
             row[i.question_id] = None if i.score is None else float(i.score / i.points)
         rows.append(row)
-    # Random draws give candidates different questions: fill the missing ones as absent
-    # by computing each question only over the attempts that had it.
     if not rows:
         return {}, None
-    same_items = all(set(r) == set(items) for r in rows)
-    if not same_items:
-        return {}, None
-    return statistics.item_statistics(rows, items), statistics.paper_statistics(rows, items)
+    if all(set(r) == set(items) for r in rows):
+        return statistics.item_statistics(rows, items), statistics.paper_statistics(rows, items)
+    return drawn_item_table(attempts), None
+
+
+REST = "rest"
+
+
+def drawn_item_table(attempts: list[Attempt]) -> dict:
+    """Return per-question statistics when candidates got different (drawn) questions.
+
+    Each question is measured over the attempts that had it, against the rest of each of
+    those attempts (a second, pseudo item): the same facility and discrimination indices
+    as for a fixed paper, on fewer candidates.
+    """
+    by_question: dict[int, list] = {}
+    points: dict[int, float] = {}
+    for a in attempts:
+        if a.score is None:
+            continue
+        total, max_total = float(a.score), float(a.max_score)
+        for i in a.items:
+            rest_max = max_total - float(i.points)
+            if i.score is None or rest_max <= 0:
+                continue
+            points[i.question_id] = float(i.points)
+            by_question.setdefault(i.question_id, []).append(
+                {
+                    i.question_id: float(i.score / i.points),
+                    REST: (total - float(i.score)) / rest_max,
+                }
+            )
+    out = {}
+    for qid, rows in by_question.items():
+        stats = statistics.item_statistics(rows, {qid: points[qid], REST: 1.0})
+        out[qid] = stats[qid]
+    return dict(sorted(out.items()))
 
 
 @bp.get("/sittings/<id:sitting_id>/results")

@@ -249,3 +249,29 @@ def test_histogram_puts_a_score_on_a_float_edge_in_the_bin_it_opens():
 def test_histogram_refuses_bad_input(scores, max_score, bins, message):
     with pytest.raises(ValueError, match=message):
         histogram(scores, max_score, bins)
+
+
+def test_drawn_papers_get_per_question_statistics(app):
+    """Candidates with different drawn questions: each question is measured where it was."""
+    from decimal import Decimal
+    from types import SimpleNamespace as NS
+
+    from exams.results_views import drawn_item_table
+
+    def attempt(scores):
+        items = [NS(question_id=q, points=Decimal(1), score=Decimal(s)) for q, s in scores]
+        total = sum(Decimal(s) for _, s in scores)
+        return NS(score=total, max_score=Decimal(len(scores)), items=items)
+
+    # Question 1 is answered right by the strong candidates, question 9 only by the weak.
+    attempts = [
+        attempt([(1, 1), (2, 1), (3, 1), (9, 0)]),
+        attempt([(1, 1), (2, 1), (4, 1), (9, 0)]),
+        attempt([(1, 0), (2, 0), (3, 0), (9, 1)]),
+        attempt([(1, 0), (5, 0), (4, 0), (9, 1)]),
+        attempt([(1, 1), (2, 1), (5, 1), (9, 0)]),
+    ]
+    table = drawn_item_table(attempts)
+    assert table[1].n == 5 and table[1].facility == 60.0 and table[1].discrimination > 0
+    assert table[9].discrimination < 0 and "negative_discrimination" in table[9].flags
+    assert table[3].n == 2
