@@ -10,3 +10,36 @@ def init_app(app) -> None:
     app.register_blueprint(cli.bp)
     lms_demo.register(demo.seed_exams)
     hooks.register()
+    _register_audit_labels()
+
+
+def _register_audit_labels() -> None:
+    from flask_babel import lazy_gettext as _l
+
+    from lms.audit import labels
+
+    labels.register(
+        actions={
+            "attempt.finish": _l("Exam submitted"),
+            "attempt.grade": _l("Answer graded"),
+            "paper.create": _l("Paper created"),
+            "paper.update": _l("Paper changed"),
+            "sitting.create": _l("Sitting scheduled"),
+            "sitting.override": _l("Candidate's time or window changed"),
+            "sitting.regrade": _l("Sitting regraded"),
+        },
+        targets={
+            "ex_attempts": _l("Attempt"),
+            "ex_sittings": _l("Sitting"),
+            "ex_papers": _l("Paper"),
+        },
+        fields={
+            "score": _l("Score"),
+            "reason": _l("Reason"),
+            "changes": _l("Changes"),
+            "candidates": _l("Candidates"),
+            "paper": _l("Paper"),
+            "extra_minutes": _l("Extra minutes"),
+            "window": _l("Window"),
+        },
+    )
