@@ -26,3 +26,17 @@ def count(model) -> int:
 def text(resp) -> str:
     """Return a response body as text."""
     return resp.get_data(as_text=True)
+
+
+def moodle_fixtures():
+    """Return the folder of the real Moodle files (../shared/fixtures/moodle), or skip."""
+    import os
+    from pathlib import Path
+
+    import pytest
+
+    root = Path(os.environ.get("LMS_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared")
+    folder = root / "fixtures" / "moodle"
+    if not folder.is_dir():
+        pytest.skip(f"the shared Moodle fixtures are not at {folder} (set LMS_SHARED_DIR)")
+    return folder
