@@ -20,13 +20,12 @@ from question_bank import qtypes
 bp = Blueprint("exam", __name__, url_prefix="/exam")
 
 
-def own_attempt(attempt_id: int) -> Attempt:
+def own_attempt(attempt_id: int, with_items: bool = True) -> Attempt:
     """Return the current user's attempt; anyone else's does not exist for them (404)."""
-    attempt = db.session.scalar(
-        select(Attempt)
-        .where(Attempt.id == attempt_id, Attempt.user_id == current_user.id)
-        .options(selectinload(Attempt.items).selectinload(AttemptItem.version))
-    )
+    stmt = select(Attempt).where(Attempt.id == attempt_id, Attempt.user_id == current_user.id)
+    if with_items:
+        stmt = stmt.options(selectinload(Attempt.items).selectinload(AttemptItem.version))
+    attempt = db.session.scalar(stmt)
     if attempt is None:
         abort(404)
     return attempt
@@ -177,7 +176,7 @@ def _error(reason: str, status: int):
 @signed_in
 def save(attempt_id: int):
     """Save answers (JSON): {seq, answers: {item: answer}, flags: {item: bool}}."""
-    attempt = own_attempt(attempt_id)
+    attempt = own_attempt(attempt_id, with_items=False)
     data = request.get_json(silent=True)
     if not isinstance(data, dict) or not isinstance(data.get("seq"), int):
         return jsonify(
@@ -194,15 +193,17 @@ def save(attempt_id: int):
     except ValidationFailed as exc:
         db.session.rollback()
         return jsonify(ok=False, reason="bad_request", message=exc.messages[0]), 400
+    # Read before the commit expires them (no reload needed).
+    seq, saved_at, deadline_at = attempt.seq, attempt.last_saved_at, attempt.deadline_at
     db.session.commit()
     if not result.accepted:
         return _error(result.reason, 409)
     return jsonify(
         ok=True,
-        seq=attempt.seq,
-        saved_at=attempt.last_saved_at.isoformat(),
-        saved_at_local=datetime_filter(attempt.last_saved_at, "HH:mm:ss"),
-        seconds_left=rules.seconds_left(utcnow(), attempt.deadline_at),
+        seq=seq,
+        saved_at=saved_at.isoformat(),
+        saved_at_local=datetime_filter(saved_at, "HH:mm:ss"),
+        seconds_left=rules.seconds_left(utcnow(), deadline_at),
     )
 
 

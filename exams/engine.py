@@ -19,6 +19,8 @@ from decimal import Decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from exams import rules
 from exams.models import (
@@ -33,6 +35,7 @@ from lms import audit
 from lms.accounts.services import ValidationFailed
 from lms.extensions import db
 from lms.timeutil import utcnow
+from lms.web import parse_id
 from question_bank import categories, qtypes
 from question_bank.models import Question, QuestionStatus, Tag, question_tags
 
@@ -209,7 +212,22 @@ def save(
     )
     if not check.accepted:
         return SaveResult(False, check.reason)
-    items = {str(i.id): i for i in attempt.items}
+    # Only the items this save touches are loaded: the page sends what changed.
+    wanted = {parse_id(k) for k in [*(answers or {}), *(flags or {})]}
+    if None in wanted:
+        raise ValidationFailed(_("The answer is for a question that is not in this exam."))
+    items = (
+        {
+            str(i.id): i
+            for i in db.session.scalars(
+                select(AttemptItem)
+                .where(AttemptItem.attempt_id == attempt.id, AttemptItem.id.in_(wanted))
+                .options(joinedload(AttemptItem.version))
+            )
+        }
+        if wanted
+        else {}
+    )
     parsed = {}
     for key, raw in (answers or {}).items():
         item = items.get(str(key))
@@ -238,7 +256,9 @@ def save(
         if str(key) in items:
             items[str(key)].flagged = bool(flagged)
     db.session.flush()
-    db.session.refresh(attempt, ["seq", "last_saved_at"])
+    # The UPDATE above set these; record them without another query.
+    set_committed_value(attempt, "seq", seq)
+    set_committed_value(attempt, "last_saved_at", now)
     return SaveResult(True)
 
 

@@ -40,6 +40,13 @@
     return text ? text.value : null;
   };
 
+  // What the server holds, as this page last saw it (the page was rendered from it).
+  const sent = { answers: {}, flags: {} };
+  for (const item of items) {
+    sent.answers[item.dataset.item] = JSON.stringify(answerOf(item));
+    sent.flags[item.dataset.item] = item.querySelector(".flag-box").checked;
+  }
+
   const answered = (value) => {
     if (value === null || value === undefined) return false;
     if (Array.isArray(value)) return value.some((v) => String(v).trim() !== "");
@@ -71,11 +78,15 @@
   const save = async () => {
     if (stopped || saving) return;
     saving = true;
+    // Send only what changed since the last save the server accepted.
     const answers = {};
     const flags = {};
     for (const item of items) {
-      answers[item.dataset.item] = answerOf(item);
-      flags[item.dataset.item] = item.querySelector(".flag-box").checked;
+      const id = item.dataset.item;
+      const answer = JSON.stringify(answerOf(item));
+      const flag = item.querySelector(".flag-box").checked;
+      if (sent.answers[id] !== answer) answers[id] = JSON.parse(answer);
+      if (sent.flags[id] !== flag) flags[id] = flag;
     }
     const next = seq + 1;
     dirty = false;
@@ -88,6 +99,8 @@
       const data = await resp.json().catch(() => ({}));
       if (resp.ok && data.ok) {
         seq = data.seq;
+        for (const [id, value] of Object.entries(answers)) sent.answers[id] = JSON.stringify(value);
+        for (const [id, value] of Object.entries(flags)) sent.flags[id] = value;
         // The centre's time, as the server formats it (not this computer's zone).
         show(msg.msgSaved.replace("{time}", data.saved_at_local), "ok");
       } else if (data.reason === "stale") {
