@@ -37,6 +37,7 @@ def _register_audit_labels() -> None:
             "score": _l("Score"),
             "reason": _l("Reason"),
             "changes": _l("Changes"),
+            "removed": _l("Removed"),
             "candidates": _l("Candidates"),
             "paper": _l("Paper"),
             "extra_minutes": _l("Extra minutes"),

@@ -24,6 +24,7 @@ from exams.models import (
     Sitting,
     SittingKind,
 )
+from lms import audit
 from lms.accounts.access import blueprint_roles, roles_required
 from lms.accounts.models import Role
 from lms.accounts.services import ValidationFailed
@@ -164,34 +165,38 @@ def section_rule(section_id: int):
     return redirect(url_for("exams.paper", paper_id=section.paper_id) + f"#section-{section.id}")
 
 
+def _remove_from_paper(obj, paper_id: int, what: str):
+    """Delete a section, fixed question or draw rule of a paper; record who did it."""
+    paper = db.session.get(Paper, paper_id)
+    db.session.delete(obj)
+    audit.record("paper.update", paper, summary=paper.title, after={"removed": what})
+    db.session.commit()
+    return redirect(url_for("exams.paper", paper_id=paper_id))
+
+
 @bp.post("/sections/<id:section_id>/delete")
 def section_delete(section_id: int):
     """Remove a section."""
     section = _section(section_id)
-    paper_id = section.paper_id
-    db.session.delete(section)
-    db.session.commit()
-    return redirect(url_for("exams.paper", paper_id=paper_id))
+    return _remove_from_paper(section, section.paper_id, f"section {section.qtype}")
 
 
 @bp.post("/section-questions/<id:item_id>/delete")
 def section_question_delete(item_id: int):
     """Remove a fixed question from a section."""
     item = db.session.get(SectionQuestion, item_id) or abort(404)
-    paper_id = db.session.get(PaperSection, item.section_id).paper_id
-    db.session.delete(item)
-    db.session.commit()
-    return redirect(url_for("exams.paper", paper_id=paper_id))
+    paper_id = _section(item.section_id).paper_id
+    return _remove_from_paper(item, paper_id, f"question {item.question_id}")
 
 
 @bp.post("/rules/<id:rule_id>/delete")
 def rule_delete(rule_id: int):
     """Remove a draw rule."""
     rule = db.session.get(DrawRule, rule_id) or abort(404)
-    paper_id = db.session.get(PaperSection, rule.section_id).paper_id
-    db.session.delete(rule)
-    db.session.commit()
-    return redirect(url_for("exams.paper", paper_id=paper_id))
+    paper_id = _section(rule.section_id).paper_id
+    return _remove_from_paper(
+        rule, paper_id, f"draw rule {rule.count} × category {rule.category_id}"
+    )
 
 
 @bp.get("/sittings")

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from lms import audit
-from lms.accounts.models import Role, User
+from lms.accounts.models import User
 from lms.accounts.services import ValidationFailed
 from lms.extensions import db
 from lms.i18n import today_local
@@ -193,9 +193,3 @@ def agents_query(*, team_id=None, status=None, q=None):
         like = f"%{q.strip()}%"
         stmt = stmt.where(Agent.employee_no.ilike(like) | User.full_name.ilike(like))
     return stmt
-
-
-def ensure_agent_role(user: User) -> None:
-    """Give the agent role to a user who has an agent profile."""
-    if Role.AGENT not in user.roles:
-        user.set_roles(user.roles | {Role.AGENT})

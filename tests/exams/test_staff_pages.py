@@ -394,6 +394,20 @@ def test_item_rule_and_section_are_removed(trainer_client, bank):
     assert resp.status_code == 302 and resp.location.endswith(f"/exams/papers/{paper.id}")
     assert count(PaperSection) == 0 and count(Paper) == 1
     assert trainer_client.submit(f"/exams/rules/{rule_id}/delete").status_code == 404
+    # Each removal is in the audit log, naming what went.
+    from lms.audit.models import AuditEvent
+
+    removed = [
+        e.changes["removed"][1]
+        for e in db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "paper.update").order_by(AuditEvent.id)
+        )
+    ]
+    assert removed == [
+        f"question {bank['multiple_choice'].id}",
+        f"draw rule 1 × category {cat.id}",
+        "section multiple_choice",
+    ]
 
 
 # --- 2. sittings ----------------------------------------------------------------------------
