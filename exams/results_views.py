@@ -47,8 +47,8 @@ def best_attempts(attempts: list[Attempt]) -> list[Attempt]:
     return list(last.values())
 
 
-def item_table(attempts: list[Attempt]):
-    """Return per-question statistics over the attempts (keyed by question id)."""
+def _fractions(attempts: list[Attempt]) -> tuple[dict[int, float], list[dict]]:
+    """Return each question's points and each attempt's fraction per question (None: ungraded)."""
     items: dict[int, float] = {}
     rows = []
     for a in attempts:
@@ -57,6 +57,12 @@ def item_table(attempts: list[Attempt]):
             items[i.question_id] = float(i.points)
             row[i.question_id] = None if i.score is None else float(i.score / i.points)
         rows.append(row)
+    return items, rows
+
+
+def item_table(attempts: list[Attempt]):
+    """Return per-question statistics over the attempts (keyed by question id)."""
+    items, rows = _fractions(attempts)
     if not rows:
         return {}, None
     if all(set(r) == set(items) for r in rows):
@@ -64,38 +70,10 @@ def item_table(attempts: list[Attempt]):
     return drawn_item_table(attempts), None
 
 
-REST = "rest"
-
-
 def drawn_item_table(attempts: list[Attempt]) -> dict:
-    """Return per-question statistics when candidates got different (drawn) questions.
-
-    Each question is measured over the attempts that had it, against the rest of each of
-    those attempts (a second, pseudo item): the same facility and discrimination indices
-    as for a fixed paper, on fewer candidates.
-    """
-    by_question: dict[int, list] = {}
-    points: dict[int, float] = {}
-    for a in attempts:
-        if a.score is None:
-            continue
-        total, max_total = float(a.score), float(a.max_score)
-        for i in a.items:
-            rest_max = max_total - float(i.points)
-            if i.score is None or rest_max <= 0:
-                continue
-            points[i.question_id] = float(i.points)
-            by_question.setdefault(i.question_id, []).append(
-                {
-                    i.question_id: float(i.score / i.points),
-                    REST: (total - float(i.score)) / rest_max,
-                }
-            )
-    out = {}
-    for qid, rows in by_question.items():
-        stats = statistics.item_statistics(rows, {qid: points[qid], REST: 1.0})
-        out[qid] = stats[qid]
-    return dict(sorted(out.items()))
+    """Return per-question statistics when candidates got different (drawn) questions."""
+    items, rows = _fractions(attempts)
+    return dict(sorted(statistics.drawn_item_statistics(rows, items).items()))
 
 
 @bp.get("/sittings/<id:sitting_id>/results")

@@ -3,7 +3,8 @@
 Pure rules: plain values in, plain values out. The formulas are those of Moodle's
 ``core_question\\statistics\\questions\\calculator`` (per item) and
 ``quiz_statistics\\calculator`` (per paper). Item figures are percentages (0..100);
-paper figures are in points.
+paper figures are in points. As Moodle (``quiz_statistics_attempts_sql``: ``sumgrades IS
+NOT NULL``), an attempt with an item still waiting for a marker counts in no figure at all.
 """
 
 import math
@@ -28,10 +29,12 @@ class ItemStatistics:
 
     key: Hashable
     max_points: float
-    n: int  #: attempts in which the item is graded
+    n: int  #: fully graded attempts that had the item
     facility: float | None  #: mean fraction, percent; None without attempts
     sd: float | None  #: sample standard deviation of the fraction, percent
-    discrimination: float | None  #: 100 × correlation of the item with the rest of the test
+    #: 100 × correlation of the item with the rest of the attempt; for a drawn question, with
+    #: the attempt's whole total (Moodle's figures for a random slot's sub-question)
+    discrimination: float | None
     discriminative_efficiency: float | None  #: 100 × covariance / largest possible covariance
     flags: tuple[str, ...]  #: "too_easy", "too_hard", "negative_discrimination", ...
 
@@ -63,9 +66,12 @@ def _number(value, what: str) -> float:
 
 
 def _prepare(
-    attempts: Sequence[Attempt], items: Mapping[Hashable, float]
+    attempts: Sequence[Attempt], items: Mapping[Hashable, float], every: bool = True
 ) -> tuple[dict[Hashable, float], list[dict[Hashable, float | None]]]:
-    """Check the input; return the maxima and each attempt's points per item (None: ungraded)."""
+    """Check the input; return the maxima and each attempt's points per item (None: ungraded).
+
+    With ``every`` each attempt must give every item; without, the items it had.
+    """
     if not items:
         raise ValueError("statistics need at least one item")
     maxima: dict[Hashable, float] = {}
@@ -75,14 +81,19 @@ def _prepare(
             raise ValueError(f"maximum points of item {key!r} must be positive, not {most!r}")
     rows = []
     for i, attempt in enumerate(attempts):
-        if set(attempt) != set(maxima):
+        unknown = ", ".join(repr(k) for k in attempt if k not in maxima)
+        if every and set(attempt) != set(maxima):
             missing = ", ".join(repr(k) for k in maxima if k not in attempt) or "none"
-            unknown = ", ".join(repr(k) for k in attempt if k not in maxima) or "none"
             raise ValueError(
-                f"attempts[{i}] must give every item: missing {missing}; unknown {unknown}"
+                f"attempts[{i}] must give every item: missing {missing}; "
+                f"unknown {unknown or 'none'}"
             )
+        if unknown:
+            raise ValueError(f"attempts[{i}] gives unknown items: {unknown}")
         row: dict[Hashable, float | None] = {}
         for key, most in maxima.items():
+            if key not in attempt:
+                continue
             what = f"attempts[{i}][{key!r}]"
             fraction = None if attempt[key] is None else _number(attempt[key], what)
             if fraction is not None and not 0 <= fraction <= 1:
@@ -90,6 +101,11 @@ def _prepare(
             row[key] = None if fraction is None else fraction * most
         rows.append(row)
     return maxima, rows
+
+
+def _graded(rows: list[dict[Hashable, float | None]]) -> list[dict[Hashable, float]]:
+    """Return the attempts with no item waiting for grading (Moodle's non-null sumgrades)."""
+    return [row for row in rows if None not in row.values()]
 
 
 def _flags(n: int, facility: float | None, discrimination: float | None) -> tuple[str, ...]:
@@ -108,43 +124,67 @@ def _flags(n: int, facility: float | None, discrimination: float | None) -> tupl
     return tuple(flags)
 
 
-def _item(key: Hashable, most: float, marks: list[float], rest: list[float]) -> ItemStatistics:
-    """Return the figures of one item from its marks and the rest-of-test marks beside them."""
+def _item(key: Hashable, most: float, marks: list[float], other: list[float]) -> ItemStatistics:
+    """Return the figures of one item from its marks and the marks it is measured against."""
     n = len(marks)
     facility = 100 * statistics.fmean(marks) / most if n else None
     sd = discrimination = efficiency = None
     if n >= 2:
         sd = 100 * statistics.stdev(marks) / most
         # statistics.variance is exact, so a constant column gives exactly 0 here.
-        mark_variance, rest_variance = statistics.variance(marks), statistics.variance(rest)
-        if mark_variance and rest_variance:
-            covariance = statistics.covariance(marks, rest)
-            discrimination = 100 * covariance / math.sqrt(mark_variance * rest_variance)
+        mark_variance, other_variance = statistics.variance(marks), statistics.variance(other)
+        if mark_variance and other_variance:
+            covariance = statistics.covariance(marks, other)
+            discrimination = 100 * covariance / math.sqrt(mark_variance * other_variance)
             # As Moodle: the largest covariance these marks allow pairs both columns sorted.
-            most_covariance = statistics.covariance(sorted(marks), sorted(rest))
+            most_covariance = statistics.covariance(sorted(marks), sorted(other))
             efficiency = 100 * covariance / most_covariance
     flags = _flags(n, facility, discrimination)
     return ItemStatistics(key, most, n, facility, sd, discrimination, efficiency, flags)
 
 
-def item_statistics(
-    attempts: Sequence[Attempt], items: Mapping[Hashable, float]
+def _items(
+    maxima: dict[Hashable, float], rows: list[dict[Hashable, float | None]], fixed: set
 ) -> dict[Hashable, ItemStatistics]:
-    """Return each item's figures, in the order of ``items``, skipping its ungraded attempts."""
-    maxima, rows = _prepare(attempts, items)
+    """Return each item's figures over the graded attempts that had it.
+
+    A ``fixed`` item is measured against the rest of each attempt (Moodle's figures of a
+    slot); any other against the attempt's whole total (Moodle's random-slot sub-question).
+    """
+    graded = _graded(rows)
     result = {}
     for key, most in maxima.items():
         marks: list[float] = []
-        rest: list[float] = []
-        for row in rows:
-            if (mark := row[key]) is None:
+        other: list[float] = []
+        for row in graded:
+            if key not in row:
                 continue
-            marks.append(mark)
-            # An ungraded other item adds nothing to the rest, as in Moodle's sum of marks:
-            # essays waiting for a marker must not hide the figures of the graded items.
-            rest.append(math.fsum(p for k, p in row.items() if k != key and p is not None))
-        result[key] = _item(key, most, marks, rest)
+            marks.append(row[key])
+            if key in fixed:
+                other.append(math.fsum(p for k, p in row.items() if k != key))
+            else:
+                other.append(math.fsum(row.values()))
+        result[key] = _item(key, most, marks, other)
     return result
+
+
+def item_statistics(
+    attempts: Sequence[Attempt], items: Mapping[Hashable, float]
+) -> dict[Hashable, ItemStatistics]:
+    """Return each item's figures, in the order of ``items``, over the fully graded attempts."""
+    maxima, rows = _prepare(attempts, items)
+    return _items(maxima, rows, set(maxima))
+
+
+def drawn_item_statistics(
+    attempts: Sequence[Attempt], items: Mapping[Hashable, float]
+) -> dict[Hashable, ItemStatistics]:
+    """Return each item's figures when candidates got different items: each gives those it had."""
+    maxima, rows = _prepare(attempts, items, every=False)
+    # Attempts do not say which slot gave them an item. One that every attempt has is taken
+    # as fixed (a draw only puts a question in every attempt if it draws its whole pool).
+    fixed = set(maxima).intersection(*rows) if rows else set()
+    return _items(maxima, rows, fixed)
 
 
 def _shape(totals: list[float], mean: float) -> tuple[float | None, float | None]:
@@ -165,7 +205,7 @@ def _shape(totals: list[float], mean: float) -> tuple[float | None, float | None
 def total_scores(attempts: Sequence[Attempt], items: Mapping[Hashable, float]) -> list[float]:
     """Return the total points of each fully graded attempt, in the given order."""
     _, rows = _prepare(attempts, items)
-    return [math.fsum(row.values()) for row in rows if None not in row.values()]
+    return [math.fsum(row.values()) for row in _graded(rows)]
 
 
 def paper_statistics(
@@ -175,7 +215,7 @@ def paper_statistics(
     maxima, rows = _prepare(attempts, items)
     # A total with an item still to mark is not a score yet. Item variances come from the
     # same attempts as the total's variance, so alpha stays at most 100.
-    graded = [row for row in rows if None not in row.values()]
+    graded = _graded(rows)
     totals = [math.fsum(row.values()) for row in graded]
     n, k = len(totals), len(maxima)
     mean = statistics.fmean(totals) if n else None

@@ -1,12 +1,21 @@
-"""Moodle's quiz statistics, checked against tables worked out by hand."""
+"""Moodle's quiz statistics, checked against tables worked out by hand and Moodle's own."""
 
+import csv
 import math
 from dataclasses import replace
 from decimal import Decimal
+from pathlib import Path
+from types import SimpleNamespace as NS
 
 import pytest
 
-from exams.statistics import histogram, item_statistics, paper_statistics, total_scores
+from exams.statistics import (
+    drawn_item_statistics,
+    histogram,
+    item_statistics,
+    paper_statistics,
+    total_scores,
+)
 
 approx = pytest.approx
 
@@ -169,21 +178,177 @@ def test_one_item_has_no_alpha_and_no_rest_to_correlate_with():
     assert item_statistics(attempts, {"a": 1})["a"].discrimination is None
 
 
-def test_ungraded_items_are_skipped():
-    # A sixth attempt whose c still waits for a marker.
+@pytest.mark.parametrize("compute", [item_statistics, drawn_item_statistics])
+def test_attempts_waiting_for_grading_count_in_no_item_figure(compute):
+    # A sixth attempt whose c still waits for a marker: as Moodle, it counts nowhere.
     attempts = [*BASE, {"a": 1, "b": 0, "c": None}]
-    items = item_statistics(attempts, ITEMS)
-    assert items["c"] == item_statistics(BASE, ITEMS)["c"]
-    # a counts the sixth attempt; its rest is b alone: a = 1,1,1,0,0,1; rest = 2,1,0,1,0,0.
-    assert items["a"].n == 6
-    assert items["a"].facility == approx(400 / 6)
-    assert items["a"].discrimination == approx(
-        100 * (1 / 3) / math.sqrt((4 / 3) * (10 / 3))  # Σdxdy, Σdx², Σdy²
-    )
+    items = compute(attempts, ITEMS)
+    assert items == compute(BASE, ITEMS)
+    assert items["a"].n == 5
+    assert items["a"].facility == approx(60)  # not 4 of 6
+
+
+def test_paper_statistics_leave_out_attempts_waiting_for_grading():
+    attempts = [*BASE, {"a": 1, "b": 0, "c": None}]
     paper = paper_statistics(attempts, ITEMS)
     assert (paper.attempts, paper.pending) == (5, 1)
     assert paper == replace(paper_statistics(BASE, ITEMS), pending=1)
     assert total_scores(attempts, ITEMS) == [3, 2, 1, 1, 0]
+
+
+# f is on every paper; x and y are drawn, each by three candidates. Totals 2,1,0,2,1,0.
+DRAWN = [
+    {"f": 1, "x": 1},
+    {"f": 1, "x": 0},
+    {"f": 0, "x": 0},
+    {"f": 1, "y": 1},
+    {"f": 0, "y": 1},
+    {"f": 0, "y": 0},
+]
+
+
+@pytest.mark.parametrize(
+    ("key", "n", "facility", "discrimination", "efficiency"),
+    [
+        # A drawn question goes with the whole total, as Moodle's random-slot sub-questions:
+        # x = 1,0,0 and totals 2,1,0: Σdxdy = 1, Σdx² = 2/3, Σdy² = 2; sorted Σ = 1.
+        # (Against the rest 1,1,0 it would be 50.)
+        ("x", 3, 100 / 3, 100 / math.sqrt(4 / 3), 100),
+        # y = 1,1,0 and totals 2,1,0: Σdxdy = 1, Σdx² = 2/3, Σdy² = 2; sorted Σ = 1.
+        ("y", 3, 200 / 3, 100 / math.sqrt(4 / 3), 100),
+        # f, on every paper, goes with the rest as a fixed slot: f = 1,1,0,1,0,0 and rest =
+        # 1,0,0,1,1,0: Σdxdy = 0.5, Σdx² = Σdy² = 1.5; sorted Σ = 1.5.
+        ("f", 6, 50, 100 / 3, 100 / 3),
+    ],
+)
+def test_drawn_item_statistics_hand_computed(key, n, facility, discrimination, efficiency):
+    stats = drawn_item_statistics(DRAWN, {"f": 1, "x": 1, "y": 1})[key]
+    assert stats.n == n
+    assert stats.facility == approx(facility)
+    assert stats.discrimination == approx(discrimination)
+    assert stats.discriminative_efficiency == approx(efficiency)
+
+
+def test_drawn_item_statistics_of_a_question_nobody_was_graded_on_are_empty():
+    stats = drawn_item_statistics([{"a": 1, "b": 0}, {"a": 0, "c": None}], {"a": 1, "b": 1, "c": 1})
+    assert (stats["c"].n, stats["c"].facility, stats["c"].discrimination) == (0, None, None)
+    assert stats["a"].n == 1
+
+
+# --- Moodle's own test data -----------------------------------------------------------------
+# Quiz 00 of mod/quiz/report/statistics/tests/stats_from_steps_walkthrough_test.php: 25
+# attempts at 7 one-mark slots; slot 1 draws a shortanswer or a numerical question at random.
+
+MOODLE_QUIZ00 = Path(__file__).with_name("moodle_quiz00.csv")
+
+
+def moodle_quiz00() -> list[tuple[str, list[float]]]:
+    """Return each attempt of Moodle's quiz 00: the question slot 1 drew, and each slot's mark."""
+    with MOODLE_QUIZ00.open(encoding="utf-8") as f:
+        rows = csv.DictReader(line for line in f if not line.startswith("#"))
+        return [(r["randq"], [float(r[f"slot{s}"]) for s in range(1, 8)]) for r in rows]
+
+
+def moodle_as_fixed() -> list[dict]:
+    """Return quiz 00 with slot 1 as one item, whatever it drew (Moodle's figures per slot)."""
+    return [{f"slot{s}": m for s, m in enumerate(marks, 1)} for _, marks in moodle_quiz00()]
+
+
+def moodle_as_drawn() -> list[dict]:
+    """Return quiz 00 with slot 1's mark under the question it drew."""
+    return [
+        {drew: marks[0]} | {f"slot{s}": marks[s - 1] for s in range(2, 8)}
+        for drew, marks in moodle_quiz00()
+    ]
+
+
+MOODLE_DRAWN_ITEMS = {"shortanswer": 1, "numerical": 1} | {f"slot{s}": 1 for s in range(2, 8)}
+
+# Moodle's tolerance (assert_stat_equals): 1e-5 of the value for discrimination and
+# efficiency, 1e-6 for the others. Moodle gives facility and sd as fractions of the mark.
+MOODLE_REL = {"facility": 1e-6, "sd": 1e-6, "discrimination": 1e-5, "efficiency": 1e-5}
+
+# mod/quiz/report/statistics/tests/fixtures/qstats00.csv: facility, sd, discriminationindex,
+# discriminativeefficiency of each slot (slot 1 over all 25 attempts, whatever it drew).
+MOODLE_QSTATS00 = [
+    (1, 0.704, 0.4513682901, -7.0650767526, -9.4550536967),
+    (2, 0.48, 0.5099019514, -28.8982125772, -36.7834118938),
+    (3, 0.973333332, 0.13333334, -9.1230674268, -21.6545012165),
+    (4, 0.68, 0.4760952286, -22.6306444113, -31.4411395613),
+    (5, 0.52, 0.3055050463, -17.6997047674, -21.1794802584),
+    (6, 0.64, 0.4898979486, -45.3785178421, -56.9365974439),
+    (7, 0.62, 0.331662479, -5.6543166602, -6.5043742058),
+]
+
+
+def assert_moodle_figures(stats, facility, sd, discrimination, efficiency):
+    """Check figures against Moodle's, to the precision Moodle's own test asks."""
+    assert stats.facility == approx(100 * facility, rel=MOODLE_REL["facility"])
+    assert stats.sd == approx(100 * sd, rel=MOODLE_REL["sd"])
+    assert stats.discrimination == approx(discrimination, rel=MOODLE_REL["discrimination"])
+    assert stats.discriminative_efficiency == approx(efficiency, rel=MOODLE_REL["efficiency"])
+
+
+@pytest.mark.parametrize(
+    ("slot", "facility", "sd", "discrimination", "efficiency"), MOODLE_QSTATS00
+)
+def test_item_statistics_reproduce_moodle_slots(slot, facility, sd, discrimination, efficiency):
+    items = {f"slot{s}": 1 for s in range(1, 8)}
+    stats = item_statistics(moodle_as_fixed(), items)[f"slot{slot}"]
+    assert stats.n == 25
+    assert_moodle_figures(stats, facility, sd, discrimination, efficiency)
+
+
+@pytest.mark.parametrize(
+    ("slot", "facility", "sd", "discrimination", "efficiency"), MOODLE_QSTATS00[1:]
+)
+def test_drawn_item_statistics_measure_questions_on_every_paper_as_moodle_slots(
+    slot, facility, sd, discrimination, efficiency
+):
+    stats = drawn_item_statistics(moodle_as_drawn(), MOODLE_DRAWN_ITEMS)[f"slot{slot}"]
+    assert stats.n == 25
+    assert_moodle_figures(stats, facility, sd, discrimination, efficiency)
+
+
+# The walkthrough test's $itemstats for the 'numerical' sub-question of slot 1 (in later
+# Moodle versions a row of qstats00.csv): s 12, facility 0.583333333, sd 0.514928651,
+# discriminationindex 35.803933, discriminativeefficiency 39.39393939.
+MOODLE_NUMERICAL = (0.583333333, 0.514928651, 35.803933, 39.39393939)
+
+
+def test_drawn_item_statistics_reproduce_moodle_random_question():
+    stats = drawn_item_statistics(moodle_as_drawn(), MOODLE_DRAWN_ITEMS)["numerical"]
+    assert stats.n == 12
+    assert_moodle_figures(stats, *MOODLE_NUMERICAL)
+
+
+def attempt_of(scores, points=1):
+    """Return a stand-in for an Attempt with (question id, score) items; None: to be graded."""
+    items = [
+        NS(question_id=q, points=Decimal(points), score=None if s is None else Decimal(str(s)))
+        for q, s in scores
+    ]
+    pending = any(i.score is None for i in items)
+    total = None if pending else sum(i.score for i in items)
+    return NS(score=total, max_score=Decimal(points * len(items)), items=items)
+
+
+def test_drawn_item_table_reproduces_moodle_random_question(app):
+    from exams.results_views import drawn_item_table, item_table
+
+    numerical, shortanswer = 101, 102
+    attempts = [
+        attempt_of(
+            [(numerical if drew == "numerical" else shortanswer, marks[0])]
+            + [(s, marks[s - 1]) for s in range(2, 8)]
+        )
+        for drew, marks in moodle_quiz00()
+    ]
+    table = drawn_item_table(attempts)
+    assert table[numerical].n == 12
+    assert_moodle_figures(table[numerical], *MOODLE_NUMERICAL)
+    assert_moodle_figures(table[2], *MOODLE_QSTATS00[1][1:])
+    assert item_table(attempts) == (table, None)
 
 
 def test_fractions_may_come_as_decimals():
@@ -212,6 +377,21 @@ def test_bad_input_is_refused_clearly(attempts, items, message):
     for compute in (item_statistics, paper_statistics, total_scores):
         with pytest.raises(ValueError, match=message):
             compute(attempts, items)
+
+
+@pytest.mark.parametrize(
+    ("attempts", "items", "message"),
+    [
+        ([], {}, "at least one item"),
+        ([{"a": 1, "z": 0}], {"a": 1, "b": 1}, r"attempts\[0\] gives unknown items: 'z'"),
+        ([{"b": 1.5}], {"a": 1, "b": 1}, r"attempts\[0\]\['b'\] must be a fraction in 0..1"),
+        ([{"b": "1"}], {"a": 1, "b": 1}, r"must be a number, not '1'"),
+    ],
+)
+def test_drawn_item_statistics_refuse_bad_input_but_not_missing_items(attempts, items, message):
+    with pytest.raises(ValueError, match=message):
+        drawn_item_statistics(attempts, items)
+    assert drawn_item_statistics([{"b": 1}, {}], {"a": 1, "b": 1})["a"].n == 0
 
 
 @pytest.mark.parametrize(
@@ -253,25 +433,32 @@ def test_histogram_refuses_bad_input(scores, max_score, bins, message):
 
 def test_drawn_papers_get_per_question_statistics(app):
     """Candidates with different drawn questions: each question is measured where it was."""
-    from decimal import Decimal
-    from types import SimpleNamespace as NS
-
     from exams.results_views import drawn_item_table
-
-    def attempt(scores):
-        items = [NS(question_id=q, points=Decimal(1), score=Decimal(s)) for q, s in scores]
-        total = sum(Decimal(s) for _, s in scores)
-        return NS(score=total, max_score=Decimal(len(scores)), items=items)
 
     # Question 1 is answered right by the strong candidates, question 9 only by the weak.
     attempts = [
-        attempt([(1, 1), (2, 1), (3, 1), (9, 0)]),
-        attempt([(1, 1), (2, 1), (4, 1), (9, 0)]),
-        attempt([(1, 0), (2, 0), (3, 0), (9, 1)]),
-        attempt([(1, 0), (5, 0), (4, 0), (9, 1)]),
-        attempt([(1, 1), (2, 1), (5, 1), (9, 0)]),
+        attempt_of([(1, 1), (2, 1), (3, 1), (9, 0)]),
+        attempt_of([(1, 1), (2, 1), (4, 1), (9, 0)]),
+        attempt_of([(1, 0), (2, 0), (3, 0), (9, 1)]),
+        attempt_of([(1, 0), (5, 0), (4, 0), (9, 1)]),
+        attempt_of([(1, 1), (2, 1), (5, 1), (9, 0)]),
+        # Still waiting for a marker on question 7: counted nowhere, as in Moodle.
+        attempt_of([(1, 1), (2, 1), (7, None), (9, 1)]),
     ]
     table = drawn_item_table(attempts)
     assert table[1].n == 5 and table[1].facility == 60.0 and table[1].discrimination > 0
+    assert table[9].n == 5 and table[9].facility == 40.0
     assert table[9].discrimination < 0 and "negative_discrimination" in table[9].flags
     assert table[3].n == 2
+    assert (table[7].n, table[7].facility) == (0, None)
+
+
+def test_fixed_papers_leave_attempts_waiting_for_grading_out_of_facility(app):
+    from exams.results_views import item_table
+
+    attempts = [attempt_of(row.items()) for row in BASE]
+    graded, _ = item_table(attempts)
+    pending, paper = item_table([*attempts, attempt_of([("a", 1), ("b", 0), ("c", None)])])
+    assert pending["a"].facility == graded["a"].facility == approx(60)
+    assert pending == graded
+    assert (paper.attempts, paper.pending) == (5, 1)
