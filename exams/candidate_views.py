@@ -1,5 +1,7 @@
 """The candidate's pages: my exams, the exam page, saving, submitting, the result."""
 
+import json
+
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -7,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from exams import engine, rules
-from exams.models import Attempt, AttemptItem, AttemptState, Candidate, Sitting
+from exams import engine, results, rules
+from exams.models import Attempt, AttemptItem, AttemptState, Candidate, FinishReason, Sitting
 from exams.printing import PRINTED_NAMES
 from lms.accounts.access import signed_in
 from lms.accounts.services import ValidationFailed
@@ -34,7 +36,6 @@ def own_attempt(attempt_id: int, with_items: bool = True) -> Attempt:
 def my_sittings():
     """Return (sitting, candidate, attempts, window) for the current user, newest first."""
     engine.finalise_overdue_of(current_user)
-    db.session.commit()
     rows = db.session.execute(
         select(Sitting, Candidate)
         .join(Candidate, Candidate.sitting_id == Sitting.id)
@@ -56,9 +57,12 @@ def my_exams():
     now = utcnow()
     groups = {"open": [], "upcoming": [], "finished": []}
     for sitting, candidate, attempts, (opens, closes) in my_sittings():
-        in_progress = any(a.state == AttemptState.IN_PROGRESS for a in attempts)
+        open_ = [a for a in attempts if a.state == AttemptState.IN_PROGRESS]
+        # Past its deadline an open attempt cannot be answered any more (a closed tab):
+        # it is shown as finished, and no button offers to continue it.
+        in_progress = any(a.deadline_at > now for a in open_)
         can_start = rules.can_start(
-            now, opens, closes, len(attempts), sitting.attempts_allowed, in_progress
+            now, opens, closes, len(attempts), sitting.attempts_allowed, bool(open_)
         ).allowed
         entry = {
             "sitting": sitting,
@@ -96,7 +100,6 @@ def start(sitting_id: int):
         return redirect(url_for("exam.attempt", attempt_id=open_attempt.id))
     try:
         attempt = engine.start(sitting, current_user)
-        db.session.commit()
     except ValidationFailed as exc:
         db.session.rollback()
         flash(exc.messages[0], "error")
@@ -120,8 +123,7 @@ def attempt(attempt_id: int):
     """Show the exam page; a finished attempt goes to its result."""
     attempt = own_attempt(attempt_id)
     if engine.finalise_if_overdue(attempt):
-        db.session.commit()
-        flash(_("Time is up. Your saved answers were submitted."), "info")
+        flash(_("Time is up: your answers were submitted automatically."), "info")
     if attempt.state == AttemptState.FINISHED:
         return redirect(url_for("exam.result", attempt_id=attempt.id))
     return render_template(
@@ -129,6 +131,7 @@ def attempt(attempt_id: int):
         attempt=attempt,
         heads=section_heads(attempt),
         seconds_left=rules.seconds_left(utcnow(), attempt.deadline_at),
+        ms_left=rules.ms_left(utcnow(), attempt.deadline_at),
     )
 
 
@@ -172,69 +175,118 @@ def _error(reason: str, status: int):
     return jsonify(ok=False, reason=reason, message=messages.get(reason, reason)), status
 
 
+#: Largest sequence number a save may carry (the column is a 32-bit integer everywhere).
+MAX_SEQ = 2**31 - 1
+#: A save is a few kilobytes; nothing legitimate comes near this.
+MAX_SAVE_BYTES = 1_000_000
+#: {"answers": {"12": ["a", "b"]}} is three levels deep; anything deeper is not an answer.
+MAX_DEPTH = 4
+
+
+def _depth(value, limit: int) -> int:
+    """Return the nesting depth of a JSON value, stopping once it exceeds ``limit``."""
+    if limit < 0:
+        return 1
+    if isinstance(value, dict):
+        return 1 + max((_depth(v, limit - 1) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v, limit - 1) for v in value), default=0)
+    return 0
+
+
+class BadSave(ValueError):
+    """Raise when a save's body cannot be what the exam page sends."""
+
+
+def read_save(raw: bytes | str | None) -> dict:
+    """Return {seq, answers, flags} from a save's JSON, or raise BadSave with the reason."""
+    if raw is None or len(raw) > MAX_SAVE_BYTES:
+        raise BadSave(_("The save could not be read."))
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:  # deeply nested input overflows the parser
+        raise BadSave(_("The save could not be read.")) from exc
+    if not isinstance(data, dict) or _depth(data, MAX_DEPTH) > MAX_DEPTH:
+        raise BadSave(_("The save could not be read."))
+    seq = data.get("seq")
+    if type(seq) is not int or not 1 <= seq <= MAX_SEQ:
+        raise BadSave(
+            _("The save's sequence number must be a whole number from 1 to %(max)d.", max=MAX_SEQ)
+        )
+    answers, flags = data.get("answers", {}), data.get("flags", {})
+    if not isinstance(answers, dict) or not isinstance(flags, dict):
+        raise BadSave(_("The save could not be read."))
+    if not all(isinstance(v, bool) for v in flags.values()):
+        raise BadSave(_("A question's flag must be true or false."))
+    return {"seq": seq, "answers": answers, "flags": flags}
+
+
+def _bad(message: str):
+    db.session.rollback()
+    return jsonify(ok=False, reason="bad_request", message=message), 400
+
+
 @bp.post("/attempts/<id:attempt_id>/save")
 @signed_in
 def save(attempt_id: int):
     """Save answers (JSON): {seq, answers: {item: answer}, flags: {item: bool}}."""
     attempt = own_attempt(attempt_id, with_items=False)
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict) or not isinstance(data.get("seq"), int):
-        return jsonify(
-            ok=False, reason="bad_request", message=_("The save could not be read.")
-        ), 400
-    if not isinstance(data.get("answers", {}), dict) or not isinstance(data.get("flags", {}), dict):
-        return jsonify(
-            ok=False, reason="bad_request", message=_("The save could not be read.")
-        ), 400
     try:
-        result = engine.save(
-            attempt, data["seq"], data.get("answers") or {}, data.get("flags") or {}
-        )
-    except ValidationFailed as exc:
-        db.session.rollback()
-        return jsonify(ok=False, reason="bad_request", message=exc.messages[0]), 400
-    # Read before the commit expires them (no reload needed).
-    seq, saved_at, deadline_at = attempt.seq, attempt.last_saved_at, attempt.deadline_at
-    db.session.commit()
+        data = read_save(request.get_data(cache=False))
+        result = engine.save(attempt, data["seq"], data["answers"], data["flags"])
+    except (BadSave, ValidationFailed) as exc:
+        return _bad(exc.messages[0] if isinstance(exc, ValidationFailed) else str(exc))
     if not result.accepted:
         return _error(result.reason, 409)
     return jsonify(
         ok=True,
-        seq=seq,
-        saved_at=saved_at.isoformat(),
-        saved_at_local=datetime_filter(saved_at, "HH:mm:ss"),
-        seconds_left=rules.seconds_left(utcnow(), deadline_at),
+        seq=attempt.seq,
+        saved_at=attempt.last_saved_at.isoformat(),
+        saved_at_local=datetime_filter(attempt.last_saved_at, "HH:mm:ss"),
+        seconds_left=rules.seconds_left(utcnow(), attempt.deadline_at),
+        ms_left=rules.ms_left(utcnow(), attempt.deadline_at),
     )
 
 
 @bp.post("/attempts/<id:attempt_id>/submit")
 @signed_in
 def submit(attempt_id: int):
-    """Finish the attempt; a second submit changes nothing and shows the result."""
+    """Finish the attempt; a second submit changes nothing and shows the result.
+
+    The page posts its last answers with the submit (``final``: the save's JSON), so what
+    was typed in the last seconds is kept even if the last autosave did not get through;
+    ``auto`` says the page submitted because its countdown reached zero.
+    """
     attempt = own_attempt(attempt_id)
-    if engine.finalise(attempt, "submitted"):
-        flash(_("Your answers were submitted."), "success")
-    db.session.commit()
+    final = request.form.get("final")
+    if final:
+        try:
+            data = read_save(final)
+            engine.save(attempt, data["seq"], data["answers"], data["flags"])
+        except (BadSave, ValidationFailed) as exc:
+            db.session.rollback()
+            flash(exc.messages[0] if isinstance(exc, ValidationFailed) else str(exc), "error")
+            return redirect(url_for("exam.attempt", attempt_id=attempt.id))
+    auto = request.form.get("auto") == "1"
+    if engine.finalise(attempt, FinishReason.TIMEOUT if auto else FinishReason.SUBMITTED):
+        if attempt.finish_reason == FinishReason.TIMEOUT:
+            flash(_("Time is up: your answers were submitted automatically."), "info")
+        else:
+            flash(_("Your answers were submitted."), "success")
     return redirect(url_for("exam.result", attempt_id=attempt.id))
 
 
 @bp.get("/attempts/<id:attempt_id>/result")
 @signed_in
 def result(attempt_id: int):
-    """Show the result as the paper's review policy allows."""
+    """Show the result as the review policy frozen on the attempt allows."""
     attempt = own_attempt(attempt_id)
     if attempt.state != AttemptState.FINISHED:
         return redirect(url_for("exam.attempt", attempt_id=attempt.id))
-    paper = attempt.sitting.paper
-    _opens, closes = engine.window(
-        attempt.sitting, engine.candidate_of(attempt.sitting, current_user)
-    )
-    review = rules.review_allowed(paper.review_policy.value, True, utcnow(), closes)
     return render_template(
         "exams/result.html",
         attempt=attempt,
-        paper=paper,
-        review=review,
+        review=results.may_review(attempt),
         heads=section_heads(attempt),
-        closes=closes,
+        last_close=results.last_close(attempt.sitting),
     )

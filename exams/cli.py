@@ -4,7 +4,9 @@ import click
 from flask import Blueprint
 
 from exams import engine
+from lms.extensions import db
 from lms.i18n import force_user_locale
+from lms.timeutil import utcnow
 
 bp = Blueprint("exams_cli", __name__, cli_group=None)
 
@@ -12,6 +14,10 @@ bp = Blueprint("exams_cli", __name__, cli_group=None)
 @bp.cli.command("close-overdue")
 def close_overdue() -> None:
     """Finalise every attempt past its deadline with its saved answers (safe from cron)."""
+    now, n = utcnow(), 0
     with force_user_locale(None):
-        n = engine.close_overdue()
+        # One transaction per attempt: a failure leaves the others finalised.
+        for attempt_id in engine.overdue_ids(now):
+            n += engine.finalise_overdue(attempt_id, now)
+            db.session.commit()
     click.echo(f"Finalised {n} overdue attempts.")

@@ -22,12 +22,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from exams import rules
+from exams import events, results, rules
 from exams.models import (
     Attempt,
     AttemptItem,
     AttemptState,
     Candidate,
+    FinishReason,
+    GradeState,
     MultipleChoiceRule,
     Sitting,
 )
@@ -55,13 +57,7 @@ class StartRefused(ValidationFailed):
         self.reason = reason
 
 
-def window(sitting: Sitting, candidate: Candidate | None) -> tuple[datetime, datetime]:
-    """Return the candidate's window: their override, else the sitting's."""
-    opens = (candidate.opens_at if candidate and candidate.opens_at else None) or sitting.opens_at
-    closes = (
-        candidate.closes_at if candidate and candidate.closes_at else None
-    ) or sitting.closes_at
-    return opens, closes
+window = results.window
 
 
 def candidate_of(sitting: Sitting, user) -> Candidate | None:
@@ -161,6 +157,11 @@ def start(
         started_at=now,
         deadline_at=rules.deadline(now, paper.time_limit_minutes, candidate.extra_minutes, closes),
         max_score=paper.total_points,
+        # Everything that decides the result is frozen here (the paper may change later).
+        time_limit_minutes=paper.time_limit_minutes,
+        pass_mark=paper.pass_mark,
+        multiple_choice_rule=paper.multiple_choice_rule,
+        review_policy=paper.review_policy,
     )
     position = 0
     sections = {s.position: s for s in paper.sections}
@@ -251,7 +252,9 @@ def save(
     for key, value in parsed.items():
         item = items[str(key)]
         item.response = value
-        item.grade_state = "complete" if rules.is_answered(item.version.qtype, value) else "todo"
+        item.grade_state = (
+            GradeState.COMPLETE if rules.is_answered(item.version.qtype, value) else GradeState.TODO
+        )
     for key, flagged in (flags or {}).items():
         if str(key) in items:
             items[str(key)].flagged = bool(flagged)
@@ -262,14 +265,22 @@ def save(
     return SaveResult(True)
 
 
-def finalise(attempt: Attempt, reason: str, now: datetime | None = None) -> bool:
+def finalise(attempt: Attempt, reason: str = "submitted", now: datetime | None = None) -> bool:
     """Finish the attempt with its saved answers and grade it; True only for the caller that
-    finished it (a double click, a second tab or a retry gets False and changes nothing)."""
+    finished it (a double click, a second tab or a retry gets False and changes nothing).
+
+    ``reason`` is what the caller asks for: "submitted", or "timeout" when time ran out
+    (the exam page's automatic submit, an overdue attempt). Past the deadline the attempt
+    times out and finishes at its deadline whatever was asked.
+    """
     now = now or utcnow()
+    finished_at, why = rules.finish(now, attempt.deadline_at, reason == FinishReason.TIMEOUT)
     won = db.session.execute(
         update(Attempt)
         .where(Attempt.id == attempt.id, Attempt.state == AttemptState.IN_PROGRESS)
-        .values(state=AttemptState.FINISHED, finished_at=now, finish_reason=reason)
+        .values(
+            state=AttemptState.FINISHED, finished_at=finished_at, finish_reason=FinishReason(why)
+        )
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.refresh(attempt)
@@ -280,9 +291,11 @@ def finalise(attempt: Attempt, reason: str, now: datetime | None = None) -> bool
         "attempt.finish",
         attempt,
         summary=f"{attempt.sitting.title} #{attempt.number}",
-        after={"reason": reason, "score": _num(attempt.score)},
+        after={"reason": why, "score": _num(attempt.score)},
         actor=attempt.user,
     )
+    events.attempt_finished.send(attempt, reason=FinishReason(why))
+    _refresh_result(attempt, cause="finish")
     return True
 
 
@@ -290,26 +303,63 @@ def _num(value: Decimal | None):
     return None if value is None else str(value)
 
 
-def grade(attempt: Attempt, keys: dict[int, dict] | None = None) -> None:
-    """Grade every objective item; recompute the totals. ``keys`` overrides bodies (regrade)."""
-    partial = attempt.sitting.paper.multiple_choice_rule == MultipleChoiceRule.PARTIAL_HALF
+def _refresh_result(attempt: Attempt, cause: str) -> None:
+    """Update the candidate's counted result and announce it when it became or changed final."""
+    candidate = candidate_of(attempt.sitting, attempt.user)
+    if candidate is None:  # removed from the sitting after starting: nothing to keep
+        return
+    before, after = results.refresh(candidate)
+    if before == after or after[0] not in results.FINAL:
+        return
+    if before[0] in results.FINAL and cause in ("regrade", "manual_grade"):
+        events.result_changed.send(
+            attempt, candidate=candidate, before=before[:2], after=after[:2], cause=cause
+        )
+    else:
+        events.result_final.send(attempt, candidate=candidate, outcome=after[0], score=after[1])
+
+
+def _graded_items(attempt: Attempt, bodies: dict[int, dict] | None = None) -> dict[int, tuple]:
+    """Return {item id: (score, state)} for the attempt's items; compute only, change nothing.
+
+    Objective items are graded with ``bodies[item id]`` when given (a regrade), else with
+    their own key; hand-graded items keep what the trainer gave them.
+    """
+    partial = attempt.multiple_choice_rule == MultipleChoiceRule.PARTIAL_HALF
+    out = {}
     for item in attempt.items:
         qtype = qtypes.get(item.version.qtype)
         if qtype.manual:
             if item.graded_at is None:
-                item.score, item.grade_state = None, "needsgrading"
+                out[item.id] = (None, GradeState.NEEDS_GRADING)
+            else:
+                out[item.id] = (item.score, item.grade_state)
             continue
-        body = (keys or {}).get(item.question_id, item.version.body)
+        body = (bodies or {}).get(item.id, item.grading_body)
         fraction = qtype.grade(body, item.response, partial=partial)
-        item.score, item.grade_state = rules.item_score(fraction, item.points)
+        score, state = rules.item_score(fraction, item.points)
+        out[item.id] = (score, GradeState(state))
+    return out
+
+
+def grade(attempt: Attempt) -> None:
+    """Grade every objective item with its key and recompute the attempt's totals."""
+    graded = _graded_items(attempt)
+    for item in attempt.items:
+        item.score, item.grade_state = graded[item.id]
     update_totals(attempt)
+
+
+def _totals(attempt: Attempt, graded: dict[int, tuple] | None = None) -> rules.Totals:
+    scores = {i.id: (graded[i.id][0] if graded else i.score) for i in attempt.items}
+    return rules.totals(
+        [(i.section, scores[i.id], i.points) for i in attempt.items], attempt.pass_mark
+    )
 
 
 def update_totals(attempt: Attempt) -> None:
     """Recompute the attempt's score, pass or fail and section scores from its items."""
-    result = rules.totals(
-        [(i.section, i.score, i.points) for i in attempt.items], attempt.sitting.paper.pass_mark
-    )
+    result = _totals(attempt)
     attempt.score, attempt.max_score = result.score, result.max_score
     attempt.section_scores, attempt.passed = result.section_scores, result.passed
     attempt.needs_grading = result.score is None
@@ -320,7 +370,7 @@ def finalise_if_overdue(attempt: Attempt, now: datetime | None = None) -> bool:
     """Finalise an open attempt past its deadline (lazily, on any access)."""
     now = now or utcnow()
     if attempt.state == AttemptState.IN_PROGRESS and rules.is_overdue(now, attempt.deadline_at):
-        return finalise(attempt, "timeout", now)
+        return finalise(attempt, FinishReason.TIMEOUT, now)
     return False
 
 
@@ -334,30 +384,42 @@ def finalise_overdue_of(user, now: datetime | None = None) -> int:
             Attempt.deadline_at < now - rules.GRACE,
         )
     )
-    return sum(finalise(a, "timeout", now) for a in list(open_))
+    return sum(finalise(a, FinishReason.TIMEOUT, now) for a in list(open_))
 
 
-def close_overdue(now: datetime | None = None) -> int:
-    """Finalise every attempt past its deadline (cron-safe: each commits on its own)."""
+def overdue_ids(now: datetime | None = None, sitting: Sitting | None = None) -> list[int]:
+    """Return the ids of open attempts past their deadline and its grace."""
     now = now or utcnow()
-    ids = list(
-        db.session.scalars(
-            select(Attempt.id).where(
-                Attempt.state == AttemptState.IN_PROGRESS, Attempt.deadline_at < now - rules.GRACE
-            )
-        )
+    stmt = select(Attempt.id).where(
+        Attempt.state == AttemptState.IN_PROGRESS, Attempt.deadline_at < now - rules.GRACE
     )
-    done = 0
-    for attempt_id in ids:
-        attempt = db.session.get(Attempt, attempt_id)
-        if finalise(attempt, "timeout", now):
-            done += 1
-        db.session.commit()
-    return done
+    if sitting is not None:
+        stmt = stmt.where(Attempt.sitting_id == sitting.id)
+    return list(db.session.scalars(stmt.order_by(Attempt.id)))
+
+
+def finalise_overdue(attempt_id: int, now: datetime | None = None) -> bool:
+    """Finalise one overdue attempt by id (the caller commits each, e.g. close-overdue)."""
+    attempt = db.session.get(Attempt, attempt_id)
+    return attempt is not None and finalise(attempt, FinishReason.TIMEOUT, now or utcnow())
 
 
 def record_manual_grade(item: AttemptItem, score, comment: str, grader) -> None:
-    """Store a trainer's score and comment for a short answer; update the attempt."""
+    """Store a trainer's score and comment for a hand-graded item; update the attempt.
+
+    Items the system grades (choice, true/false, fill-in) are refused: their scores change
+    only through a regrade, which shows its dry run first and is audited.
+    """
+    if not qtypes.get(item.version.qtype).manual:
+        raise ValidationFailed(
+            _(
+                "Question %(n)d is graded automatically; correct its key and regrade the "
+                "sitting instead.",
+                n=item.position,
+            )
+        )
+    if item.attempt.state != AttemptState.FINISHED:
+        raise ValidationFailed(_("The attempt has not been submitted yet."))
     try:
         value = Decimal(str(score).strip())
         if not value.is_finite():
@@ -369,14 +431,15 @@ def record_manual_grade(item: AttemptItem, score, comment: str, grader) -> None:
         raise ValidationFailed(
             _("The score must be between 0 and %(max)s.", max=f"{item.points:g}")
         )
+    comment = (comment or "").strip()[:2000]
+    if value == item.score and comment == item.grader_comment and item.graded_at is not None:
+        return  # nothing changed: no new grading time, no audit entry
     before = {"score": _num(item.score)}
     item.score = value
-    item.grader_comment = (comment or "").strip()[:2000]
+    item.grader_comment = comment
     item.grader_id = grader.id
     item.graded_at = utcnow()
-    item.grade_state = (
-        "gradedright" if value == item.points else "gradedwrong" if value == 0 else "gradedpartial"
-    )
+    item.grade_state = GradeState(rules.item_score(value / item.points, item.points)[1])
     update_totals(item.attempt)
     audit.record(
         "attempt.grade",
@@ -386,52 +449,88 @@ def record_manual_grade(item: AttemptItem, score, comment: str, grader) -> None:
         after={"score": _num(value)},
         actor=grader,
     )
+    _refresh_result(item.attempt, cause="manual_grade")
 
 
-def regrade(sitting: Sitting, apply: bool, actor=None) -> list[dict]:
-    """Regrade finished attempts with each question's current answer key.
+@dataclass
+class RegradePlan:
+    """What a regrade would change (a dry run) or changed (applied)."""
 
-    With ``apply`` False it is a dry run: it lists every change and changes nothing.
+    changes: list[dict]  #: one entry per item whose score changes
+    skipped: list[dict]  #: items that cannot be regraded (their question changed type)
+    updated: int = 0  #: items that get a newer answer key (scores may stay the same)
+
+
+def regrade(sitting: Sitting, apply: bool, actor=None) -> RegradePlan:
+    """Regrade the sitting's attempts with each question's current answer key.
+
+    Answers are matched to the new key by option identity (keys survive edits). With
+    ``apply`` False it is a dry run: it computes every change and writes nothing. Applied,
+    each item remembers the version that graded it (attempts still in progress are graded
+    with it when they finish) and every changed result is announced.
     """
     attempts = list(
         db.session.scalars(
-            select(Attempt).where(
-                Attempt.sitting_id == sitting.id, Attempt.state == AttemptState.FINISHED
-            )
-        )
+            select(Attempt)
+            .where(Attempt.sitting_id == sitting.id)
+            .options(joinedload(Attempt.user))
+            .order_by(Attempt.id)
+        ).unique()
     )
     qids = {i.question_id for a in attempts for i in a.items}
-    keys = {
-        q.id: q.current.body
+    current = {
+        q.id: q.current
         for q in db.session.scalars(select(Question).where(Question.id.in_(qids)))
+        if q.current is not None
     }
-    changes = []
-    with db.session.no_autoflush:
-        for attempt in attempts:
-            before_items = {i.id: i.score for i in attempt.items}
-            before_score = attempt.score
-            grade(attempt, keys)
+    plan = RegradePlan([], [])
+    for attempt in attempts:
+        bodies, new_keys = {}, {}
+        for i in attempt.items:
+            v = current.get(i.question_id)
+            if v is None or v.id == (i.key_version_id or i.version_id):
+                continue
+            if v.qtype != i.version.qtype:
+                plan.skipped.append({"attempt": attempt.id, "position": i.position})
+                continue
+            bodies[i.id], new_keys[i.id] = v.body, v
+        if not bodies:
+            continue
+        plan.updated += len(bodies)
+        finished = attempt.state == AttemptState.FINISHED
+        graded = _graded_items(attempt, bodies) if finished else {}
+        total_after = _totals(attempt, graded).score if finished else None
+        for i in attempt.items:
+            if finished and graded[i.id][0] != i.score:
+                plan.changes.append(
+                    {
+                        "attempt": attempt.id,
+                        "user": attempt.user.full_name,
+                        "position": i.position,
+                        "before": _num(i.score),
+                        "after": _num(graded[i.id][0]),
+                        "total_before": _num(attempt.score),
+                        "total_after": _num(total_after),
+                    }
+                )
+        if not apply:
+            continue
+        for i in attempt.items:
+            if i.id in new_keys:
+                i.key_version_id = new_keys[i.id].id
+                new_keys[i.id].frozen = True
+        if finished:
             for i in attempt.items:
-                if i.score != before_items[i.id]:
-                    changes.append(
-                        {
-                            "attempt": attempt.id,
-                            "user": attempt.user.full_name,
-                            "position": i.position,
-                            "before": _num(before_items[i.id]),
-                            "after": _num(i.score),
-                            "total_before": _num(before_score),
-                            "total_after": _num(attempt.score),
-                        }
-                    )
-    if not apply:
-        db.session.rollback()
-        return changes
-    audit.record(
-        "sitting.regrade",
-        sitting,
-        summary=sitting.title,
-        after={"changes": len(changes)},
-        actor=actor,
-    )
-    return changes
+                i.score, i.grade_state = graded[i.id]
+            update_totals(attempt)
+            _refresh_result(attempt, cause="regrade")
+    if apply:
+        db.session.flush()
+        audit.record(
+            "sitting.regrade",
+            sitting,
+            summary=sitting.title,
+            after={"changes": len(plan.changes)},
+            actor=actor,
+        )
+    return plan

@@ -1,10 +1,13 @@
 """What the question bank must know about exams: used questions, categories and images."""
 
+import re
+
 from sqlalchemy import String, cast, exists, or_, select, update
 
+from exams import results
 from exams.models import Attempt, AttemptItem, DrawRule, SectionQuestion
 from lms.extensions import db
-from question_bank import categories, images, services
+from question_bank import categories, images, qtypes, services
 from question_bank.models import QuestionVersion
 
 
@@ -35,23 +38,36 @@ def move_draw_rules(source_id: int, target_id: int) -> None:
     )
 
 
-def image_in_my_exam(user, image_id: int) -> bool:
-    """Tell whether an image appears in a question of one of the user's attempts."""
-    needle = f'%/qb/images/{image_id}"%'
-    return db.session.scalar(
-        select(
-            exists().where(
-                AttemptItem.attempt_id == Attempt.id,
-                Attempt.user_id == user.id,
-                QuestionVersion.id == AttemptItem.version_id,
-                or_(
-                    QuestionVersion.stem.like(needle),
-                    QuestionVersion.explanation.like(needle),
-                    cast(QuestionVersion.body, String).like(needle),
-                ),
-            )
+def image_shown_to(user, image_id: int) -> bool:
+    """Tell whether one of the user's attempts may show the image to them now.
+
+    While answering (and after), an attempt shows its stems and what the question type
+    shows with them (options); explanations and reference answers only once its review is
+    allowed. Guessing image numbers therefore shows nothing more than the pages would.
+    """
+    needle = f"%/qb/images/{image_id}%"
+    exact = re.compile(rf"/qb/images/{image_id}(?![0-9])")
+    rows = db.session.execute(
+        select(Attempt, QuestionVersion)
+        .join(AttemptItem, AttemptItem.attempt_id == Attempt.id)
+        .join(QuestionVersion, QuestionVersion.id == AttemptItem.version_id)
+        .where(
+            Attempt.user_id == user.id,
+            or_(
+                QuestionVersion.stem.like(needle),
+                QuestionVersion.explanation.like(needle),
+                cast(QuestionVersion.body, String).like(needle),
+            ),
         )
-    )
+    ).all()
+    for attempt, version in rows:
+        qtype = qtypes.get(version.qtype)
+        if any(exact.search(html) for html in [version.stem, *qtype.exam_html(version.body)]):
+            return True
+        hidden = [version.explanation, *qtype.review_html(version.body)]
+        if any(exact.search(html or "") for html in hidden) and results.may_review(attempt):
+            return True
+    return False
 
 
 def register() -> None:
@@ -61,7 +77,7 @@ def register() -> None:
         (services.USAGE_CHECKS, question_in_paper),
         (categories.USAGE_CHECKS, category_drawn_from),
         (categories.MERGE_HOOKS, move_draw_rules),
-        (images.ACCESS_CHECKS, image_in_my_exam),
+        (images.ACCESS_CHECKS, image_shown_to),
     ):
         if hook not in hook_list:
             hook_list.append(hook)

@@ -173,6 +173,24 @@ KIND_LABELS = {
 }
 
 
+class ResultRule(enum.StrEnum):
+    """Which finished attempt counts for a candidate's result of a sitting."""
+
+    HIGHEST = "highest"  #: the best score (Moodle's default grading method)
+    LAST = "last"  #: the latest finished attempt
+
+    @property
+    def label(self) -> str:
+        """Return the translated name."""
+        return str(RESULT_RULE_LABELS[self])
+
+
+RESULT_RULE_LABELS = {
+    ResultRule.HIGHEST: _l("Highest score counts"),
+    ResultRule.LAST: _l("Last attempt counts"),
+}
+
+
 class Sitting(db.Model):
     """An exam session (考试安排): a paper, a window and the candidates."""
 
@@ -186,7 +204,12 @@ class Sitting(db.Model):
     opens_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
     attempts_allowed: Mapped[int] = mapped_column(default=1)
-    #: For monthly sittings, the cycle such as "2026-11".
+    #: Which attempt counts when a candidate has several (exams.results applies it).
+    result_rule: Mapped[ResultRule] = mapped_column(
+        enum_column(ResultRule, "result_rule"), default=ResultRule.HIGHEST
+    )
+    #: The cycle the sitting assesses, e.g. "2026-11" for November's monthly exam, so that
+    #: consecutive results of one kind are one query (exams.results.consecutive_failures).
     cycle: Mapped[str | None] = mapped_column(String(7), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -197,8 +220,21 @@ class Sitting(db.Model):
     )
 
 
+class Outcome(enum.StrEnum):
+    """A candidate's result of a sitting, as exams.results keeps it on the candidate."""
+
+    NONE = "none"  #: no finished attempt yet
+    PENDING = "pending"  #: the counted attempt waits for a trainer's grading
+    PASSED = "passed"
+    FAILED = "failed"
+
+
 class Candidate(db.Model):
-    """A user who may sit a sitting, with any personal extra time or window."""
+    """A user who may sit a sitting, with any personal extra time or window, and the result.
+
+    The result columns are written only by exams.results.refresh (called by the engine):
+    they mirror the attempt that counts under the sitting's result rule.
+    """
 
     __tablename__ = "ex_candidates"
     __table_args__ = (UniqueConstraint("sitting_id", "user_id"),)
@@ -209,9 +245,16 @@ class Candidate(db.Model):
     extra_minutes: Mapped[int] = mapped_column(default=0)
     opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[Outcome] = mapped_column(enum_column(Outcome, "outcome"), default=Outcome.NONE)
+    #: The attempt that counts (None before any attempt is finished).
+    result_attempt_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ex_attempts.id", ondelete="SET NULL", use_alter=True)
+    )
+    result_score: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
 
     sitting: Mapped[Sitting] = relationship(back_populates="candidates")
     user: Mapped[User] = relationship()
+    result_attempt: Mapped["Attempt | None"] = relationship(foreign_keys=[result_attempt_id])
 
 
 class AttemptState(enum.StrEnum):
@@ -219,6 +262,29 @@ class AttemptState(enum.StrEnum):
 
     IN_PROGRESS = "in_progress"
     FINISHED = "finished"
+
+
+class FinishReason(enum.StrEnum):
+    """Why an attempt finished."""
+
+    SUBMITTED = "submitted"  #: the candidate submitted before the deadline
+    TIMEOUT = "timeout"  #: time ran out; finished at the deadline with the saved answers
+
+
+class GradeState(enum.StrEnum):
+    """Where one item of an attempt stands (Moodle's question states)."""
+
+    TODO = "todo"  #: not answered
+    COMPLETE = "complete"  #: answered, not yet graded (during the attempt)
+    NEEDS_GRADING = "needsgrading"  #: waits for a trainer
+    GRADED_RIGHT = "gradedright"
+    GRADED_PARTIAL = "gradedpartial"
+    GRADED_WRONG = "gradedwrong"
+
+    @property
+    def graded(self) -> bool:
+        """Tell whether the item has its score."""
+        return self in (self.GRADED_RIGHT, self.GRADED_PARTIAL, self.GRADED_WRONG)
 
 
 class Attempt(db.Model):
@@ -241,11 +307,23 @@ class Attempt(db.Model):
     #: Kept on the server: the earlier of start + time limit (+ extra) and the window's close.
     deadline_at: Mapped[datetime] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    #: "submitted" by the candidate, or "timeout" when finalised after the deadline.
-    finish_reason: Mapped[str | None] = mapped_column(String(16))
+    finish_reason: Mapped[FinishReason | None] = mapped_column(
+        enum_column(FinishReason, "finish_reason")
+    )
     #: The last save accepted; a save must carry a higher number (stale or replayed otherwise).
     seq: Mapped[int] = mapped_column(default=0)
     last_saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Frozen from the paper at the start: what decides this attempt's result never changes
+    # with later edits of the paper (only an audited regrade changes a score).
+    time_limit_minutes: Mapped[int] = mapped_column(default=60)
+    pass_mark: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=Decimal(60))
+    multiple_choice_rule: Mapped[MultipleChoiceRule] = mapped_column(
+        enum_column(MultipleChoiceRule, "multiple_choice_rule"),
+        default=MultipleChoiceRule.ALL_OR_NOTHING,
+    )
+    review_policy: Mapped[ReviewPolicy] = mapped_column(
+        enum_column(ReviewPolicy, "review_policy"), default=ReviewPolicy.AFTER_CLOSE
+    )
     max_score: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=Decimal(0))
     score: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
     passed: Mapped[bool | None]
@@ -274,17 +352,29 @@ class AttemptItem(db.Model):
     version_id: Mapped[int] = mapped_column(
         ForeignKey("qb_question_versions.id", ondelete="RESTRICT"), index=True
     )
+    #: The version whose answer key grades this item, when a regrade set one (else ``version``,
+    #: the one shown). Option keys are stable across versions, so the answer still fits it.
+    key_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("qb_question_versions.id", ondelete="RESTRICT")
+    )
     points: Mapped[Decimal] = mapped_column(Numeric(6, 2))
     #: Option keys in the order this candidate sees them (choice questions).
     option_order: Mapped[list | None] = mapped_column(JSON)
     response: Mapped[object | None] = mapped_column(JSON)
     flagged: Mapped[bool] = mapped_column(default=False)
     score: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
-    #: todo, complete, needsgrading, gradedright, gradedpartial or gradedwrong (as Moodle).
-    grade_state: Mapped[str] = mapped_column(String(16), default="todo")
+    grade_state: Mapped[GradeState] = mapped_column(
+        enum_column(GradeState, "grade_state"), default=GradeState.TODO
+    )
     grader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     grader_comment: Mapped[str] = mapped_column(Text, default="")
     graded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     attempt: Mapped[Attempt] = relationship(back_populates="items")
-    version: Mapped[QuestionVersion] = relationship()
+    version: Mapped[QuestionVersion] = relationship(foreign_keys=[version_id])
+    key_version: Mapped[QuestionVersion | None] = relationship(foreign_keys=[key_version_id])
+
+    @property
+    def grading_body(self) -> dict:
+        """Return the body whose key grades this item."""
+        return (self.key_version or self.version).body

@@ -23,6 +23,11 @@ def seconds_left(now: datetime, deadline_at: datetime) -> int:
     return max(0, int((deadline_at - now).total_seconds()))
 
 
+def ms_left(now: datetime, deadline_at: datetime) -> int:
+    """Return the milliseconds left before the deadline (never negative), for the countdown."""
+    return max(0, int((deadline_at - now) / timedelta(milliseconds=1)))
+
+
 @dataclass(frozen=True)
 class StartCheck:
     """Whether a candidate may start an attempt now, and if not, why (a message code)."""
@@ -134,15 +139,60 @@ def totals(items: list[tuple[int, Decimal | None, Decimal]], pass_mark: Decimal)
     return Totals(score, max_score, section_scores, None if score is None else score >= pass_mark)
 
 
-def review_allowed(policy: str, finished: bool, now: datetime, closes_at: datetime) -> bool:
-    """Tell whether the candidate may see answers, key and explanations now."""
-    if not finished:
+def review_allowed(
+    policy: str, finished: bool, now: datetime, last_close: datetime, attempts_left: bool
+) -> bool:
+    """Tell whether the candidate may see answers, key and explanations now.
+
+    ``last_close`` is the latest moment anyone may still be sitting (the sitting's close or
+    any candidate's later personal window), so a key never reaches one candidate while
+    another still answers the same questions; ``attempts_left`` is whether this candidate
+    may still start another attempt (which would be answered from the key).
+    """
+    if not finished or policy == "score_only":
         return False
-    if policy == "after_submit":
-        return True
+    everyone_done = now >= last_close + GRACE
     if policy == "after_close":
-        return now >= closes_at
+        return everyone_done
+    if policy == "after_submit":
+        return everyone_done or not attempts_left
     return False
+
+
+#: An automatic submit from the exam page may arrive this early (its clock runs a little
+#: ahead of the server's); it is still recorded as time running out.
+AUTO_SUBMIT_SLACK = timedelta(seconds=5)
+
+
+def finish(now: datetime, deadline_at: datetime, auto: bool) -> tuple[datetime, str]:
+    """Return when and why an attempt finishes.
+
+    After the deadline the attempt timed out and finished at the deadline, so the time
+    taken never exceeds the limit, however late the finalisation runs.
+    """
+    if now >= deadline_at:
+        return deadline_at, "timeout"
+    if auto and deadline_at - now <= AUTO_SUBMIT_SLACK:
+        return now, "timeout"
+    return now, "submitted"
+
+
+def counted_attempt(rule: str, attempts: list[tuple[int, Decimal | None]]):
+    """Return (key of the attempt that counts, pending) for finished (key, score) in order.
+
+    ``highest``: the best score, the earliest on a tie; while any attempt waits for a
+    grader, the best is not known yet (pending). ``last``: the latest attempt; pending while
+    it waits for a grader.
+    """
+    if not attempts:
+        return None, False
+    if rule == "last":
+        key, score = attempts[-1]
+        return key, score is None
+    if any(score is None for _k, score in attempts):
+        return None, True
+    best = max(attempts, key=lambda a: a[1])[1]
+    return next(k for k, score in attempts if score == best), False
 
 
 CHINESE_NUMERALS = "一二三四五六七八九十"

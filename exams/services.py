@@ -6,9 +6,10 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from exams.models import (
+    Attempt,
     Candidate,
     DrawRule,
     MultipleChoiceRule,
@@ -52,8 +53,44 @@ def _int(value, field: str, message: str, low: int, high: int) -> int:
     return number
 
 
+def paper_in_use(paper: Paper) -> bool:
+    """Tell whether any attempt was started on the paper (its results depend on it)."""
+    if paper.id is None:
+        return False
+    return bool(
+        db.session.scalar(
+            select(exists().where(Attempt.sitting_id == Sitting.id, Sitting.paper_id == paper.id))
+        )
+    )
+
+
+def ensure_editable(paper: Paper) -> None:
+    """Refuse changes that would alter results once candidates have started on the paper."""
+    if paper_in_use(paper):
+        raise ValidationFailed(
+            _(
+                "Candidates have already taken this paper, so its questions, points and "
+                "rules can no longer change. Make a copy and edit the copy."
+            )
+        )
+
+
+#: Settings that decide results or what candidates get; locked once the paper is in use.
+RESULT_SETTINGS = (
+    "time_limit_minutes",
+    "pass_mark",
+    "review_policy",
+    "multiple_choice_rule",
+    "shuffle_questions",
+    "shuffle_options",
+)
+
+
 def save_paper(paper: Paper | None, form, actor) -> Paper:
-    """Create or change a paper's settings from form values."""
+    """Create or change a paper's settings from form values.
+
+    Once the paper is in use only its title and instructions may change.
+    """
     title = (form.get("title") or "").strip()
     if not title:
         raise ValidationFailed(_("Enter a title."), field="title")
@@ -88,6 +125,12 @@ def save_paper(paper: Paper | None, form, actor) -> Paper:
     paper.shuffle_questions = bool(form.get("shuffle_questions"))
     paper.shuffle_options = bool(form.get("shuffle_options"))
     paper.updated_at = utcnow()
+    if (
+        before
+        and any(paper_snapshot(paper).get(k) != before.get(k) for k in RESULT_SETTINGS)
+        and paper_in_use(paper)
+    ):
+        ensure_editable(paper)
     db.session.flush()
     audit.record(
         "paper.update" if before else "paper.create",
@@ -110,11 +153,59 @@ def paper_snapshot(paper: Paper) -> dict:
         "multiple_choice_rule": paper.multiple_choice_rule.value
         if paper.multiple_choice_rule
         else None,
+        "shuffle_questions": bool(paper.shuffle_questions),
+        "shuffle_options": bool(paper.shuffle_options),
     }
+
+
+def copy_paper(paper: Paper, actor) -> Paper:
+    """Return an editable copy of a paper: settings, sections, fixed questions, draw rules."""
+    copy = Paper(
+        title=_("%(title)s (copy)", title=paper.title)[:200],
+        instructions=paper.instructions,
+        time_limit_minutes=paper.time_limit_minutes,
+        pass_mark=paper.pass_mark,
+        shuffle_questions=paper.shuffle_questions,
+        shuffle_options=paper.shuffle_options,
+        review_policy=paper.review_policy,
+        multiple_choice_rule=paper.multiple_choice_rule,
+        created_by_id=getattr(actor, "id", None),
+    )
+    for section in paper.sections:
+        new = PaperSection(
+            position=section.position,
+            qtype=section.qtype,
+            points_per_question=section.points_per_question,
+        )
+        new.items = [
+            SectionQuestion(question_id=i.question_id, position=i.position) for i in section.items
+        ]
+        new.rules = [
+            DrawRule(
+                category_id=r.category_id,
+                include_subcategories=r.include_subcategories,
+                difficulty=r.difficulty,
+                tag=r.tag,
+                count=r.count,
+            )
+            for r in section.rules
+        ]
+        copy.sections.append(new)
+    db.session.add(copy)
+    db.session.flush()
+    audit.record(
+        "paper.create",
+        copy,
+        summary=copy.title,
+        after={**paper_snapshot(copy), "copied_from": paper.id},
+        actor=actor,
+    )
+    return copy
 
 
 def add_section(paper: Paper, qtype: str, points) -> PaperSection:
     """Add a section of one question type."""
+    ensure_editable(paper)
     if qtype not in qtypes.REGISTRY:
         raise ValidationFailed(_("Choose a question type."), field="qtype")
     if any(s.qtype == qtype for s in paper.sections):
@@ -138,6 +229,7 @@ def add_section(paper: Paper, qtype: str, points) -> PaperSection:
 
 def add_questions(section: PaperSection, ids_text: str) -> int:
     """Add published questions of the section's type by their numbers (e.g. 12, 15, 40)."""
+    ensure_editable(section.paper)
     ids = []
     for part in re.split(r"[,，、\s]+", ids_text or ""):
         if part:
@@ -176,6 +268,7 @@ def add_rule(section: PaperSection, form) -> DrawRule:
     """Add a random-draw rule, checking that enough questions exist now."""
     from exams.engine import _eligible
 
+    ensure_editable(section.paper)
     category = None
     category_id = parse_id(form.get("category_id"))
     if category_id:

@@ -76,7 +76,6 @@ def paper_new():
             db.session.rollback()
             error = exc
         else:
-            db.session.commit()
             flash(_("Paper created. Now add its sections."), "success")
             return redirect(url_for("exams.paper", paper_id=paper.id))
     return render_template(
@@ -101,7 +100,6 @@ def paper(paper_id: int):
             db.session.rollback()
             error = exc
         else:
-            db.session.commit()
             flash(_("Paper saved."), "success")
             return redirect(url_for("exams.paper", paper_id=paper.id))
     return render_template(
@@ -115,7 +113,17 @@ def paper(paper_id: int):
         tree=categories.tree(),
         path_label=categories.path_label,
         numeral=rules.section_numeral,
+        in_use=services.paper_in_use(paper),
     ), (422 if error else 200)
+
+
+@bp.post("/papers/<id:paper_id>/copy")
+def paper_copy(paper_id: int):
+    """Make an editable copy of a paper (one in use cannot change)."""
+    paper = db.session.get(Paper, paper_id) or abort(404)
+    copy = services.copy_paper(paper, current_user)
+    flash(_("Copy created: edit it, then schedule sittings with it."), "success")
+    return redirect(url_for("exams.paper", paper_id=copy.id))
 
 
 @bp.post("/papers/<id:paper_id>/sections")
@@ -127,8 +135,6 @@ def section_add(paper_id: int):
     except ValidationFailed as exc:
         db.session.rollback()
         _flash_errors(exc)
-    else:
-        db.session.commit()
     return redirect(url_for("exams.paper", paper_id=paper_id))
 
 
@@ -146,7 +152,6 @@ def section_questions(section_id: int):
         db.session.rollback()
         _flash_errors(exc)
     else:
-        db.session.commit()
         flash(_("%(n)d questions added.", n=n), "success")
     return redirect(url_for("exams.paper", paper_id=section.paper_id) + f"#section-{section.id}")
 
@@ -160,17 +165,19 @@ def section_rule(section_id: int):
     except ValidationFailed as exc:
         db.session.rollback()
         _flash_errors(exc)
-    else:
-        db.session.commit()
     return redirect(url_for("exams.paper", paper_id=section.paper_id) + f"#section-{section.id}")
 
 
 def _remove_from_paper(obj, paper_id: int, what: str):
     """Delete a section, fixed question or draw rule of a paper; record who did it."""
     paper = db.session.get(Paper, paper_id)
+    try:
+        services.ensure_editable(paper)
+    except ValidationFailed as exc:
+        _flash_errors(exc)
+        return redirect(url_for("exams.paper", paper_id=paper_id))
     db.session.delete(obj)
     audit.record("paper.update", paper, summary=paper.title, after={"removed": what})
-    db.session.commit()
     return redirect(url_for("exams.paper", paper_id=paper_id))
 
 
@@ -237,7 +244,6 @@ def sitting_new():
             db.session.rollback()
             error = exc
         else:
-            db.session.commit()
             flash(
                 _("Sitting scheduled for %(n)d candidates.", n=len(sitting.candidates)), "success"
             )
@@ -310,7 +316,6 @@ def candidate_override(sitting_id: int, candidate_id: int):
         db.session.rollback()
         _flash_errors(exc)
     else:
-        db.session.commit()
         flash(_("Saved for %(name)s.", name=candidate.user.full_name), "success")
     return redirect(url_for("exams.sitting", sitting_id=sitting_id))
 
@@ -320,12 +325,11 @@ def regrade(sitting_id: int):
     """Regrade with the corrected keys: a dry run lists every change before it is applied."""
     sitting = db.session.get(Sitting, sitting_id) or abort(404)
     apply = request.method == "POST"
-    changes = engine.regrade(sitting, apply=apply, actor=current_user)
+    plan = engine.regrade(sitting, apply=apply, actor=current_user)
     if apply:
-        db.session.commit()
-        flash(_("Regraded: %(n)d answers changed.", n=len(changes)), "success")
+        flash(_("Regraded: %(n)d answers changed.", n=len(plan.changes)), "success")
         return redirect(url_for("exams.results", sitting_id=sitting_id))
-    return render_template("exams/regrade.html", sitting=sitting, changes=changes)
+    return render_template("exams/regrade.html", sitting=sitting, plan=plan, changes=plan.changes)
 
 
 @bp.get("/grading")
@@ -360,6 +364,18 @@ def grade_question(sitting_id: int, question_id: int):
     ).all()
     if not items:
         abort(404)
+    if not qtypes.get(items[0].version.qtype).manual:
+        # Choice, true/false and fill-in are graded by their key: a score changes only
+        # through a regrade, which shows its dry run first and is audited.
+        return render_template(
+            "errors/error.html",
+            code=400,
+            title=_("This question is graded automatically"),
+            message=_(
+                "Only short answers are graded by hand. To change the scores of this "
+                "question, correct its key and regrade the sitting."
+            ),
+        ), 400
     if request.method == "POST":
         problems, done = [], 0
         for item in items:
@@ -379,7 +395,6 @@ def grade_question(sitting_id: int, question_id: int):
                 flash(m, "error")
             flash(_("Nothing was saved."), "error")
         else:
-            db.session.commit()
             flash(_("%(n)d grades saved.", n=done), "success")
         return redirect(request.full_path)
     anonymous = request.args.get("anonymous", "1") == "1"

@@ -20,7 +20,9 @@ CAPABILITIES = ("question_bank", "exams")
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the application; ``test_config`` overrides the environment."""
-    app = Flask(
+    from lms.transaction import TransactionalFlask
+
+    app = TransactionalFlask(
         __name__,
         instance_path=os.environ.get("LMS_INSTANCE_PATH") or str(ROOT / "instance"),
         instance_relative_config=True,

@@ -32,7 +32,6 @@ def own_job(job_id: str) -> Job:
         and (utcnow() - job.finished_at > CREDENTIALS_KEPT)
     ):
         forget_credentials(job)
-        db.session.commit()
     return job
 
 
@@ -82,7 +81,6 @@ def credentials(job_id: str):
     for c in creds:
         writer.writerow([c["employee_no"], c["full_name"], c["team"], c["username"], c["password"]])
     audit.record("agent.import_credentials", summary=job.id, actor=current_user)
-    db.session.commit()
     return (
         "\ufeff" + out.getvalue(),  # a BOM so that Excel reads the Chinese correctly
         200,
@@ -100,6 +98,5 @@ def forget(job_id: str):
     """Wipe the temporary passwords now that they are handed out."""
     job = own_job(job_id)
     forget_credentials(job)
-    db.session.commit()
     flash(_("The temporary passwords were deleted from the system."), "success")
     return redirect(url_for("jobs.show", job_id=job.id))

@@ -84,7 +84,7 @@ def register(kind: str):
 
 
 def create(kind: str, params: dict, user) -> Job:
-    """Add a queued job; the caller commits, then calls start()."""
+    """Add a queued job; start() runs it once the request commits."""
     job = Job(
         id=secrets.token_hex(16), kind=kind, params=params, created_by=getattr(user, "id", None)
     )
@@ -94,12 +94,15 @@ def create(kind: str, params: dict, user) -> Job:
 
 
 def start(job_id: str) -> None:
-    """Run the job in the background (or at once when JOBS_EAGER is set, as in tests)."""
+    """Run the job in the background (or at once when JOBS_EAGER is set, as in tests), as
+    soon as the request that created it has committed."""
+    from lms.transaction import after_commit
+
     app = current_app._get_current_object()
     if app.config.get("JOBS_EAGER"):
-        _run(app, job_id)
+        after_commit(lambda: _run(app, job_id))
     else:
-        _EXECUTOR.submit(_run, app, job_id)
+        after_commit(lambda: _EXECUTOR.submit(_run, app, job_id))
 
 
 class Progress:

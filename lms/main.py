@@ -74,5 +74,4 @@ def set_language():
                 before={"locale": before},
                 after={"locale": lang},
             )
-            db.session.commit()
     return redirect(safe_next(request.form.get("next")))

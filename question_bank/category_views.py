@@ -72,6 +72,5 @@ def category_action():
         for m in exc.messages:
             flash(m, "error")
         return redirect(url_for("qb.category_tree"))
-    db.session.commit()
     flash(message, "success")
     return redirect(url_for("qb.category_tree"))

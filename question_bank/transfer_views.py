@@ -27,7 +27,6 @@ def import_page():
                 db.session.rollback()
                 error = exc.messages[0]
             else:
-                db.session.commit()
                 jobs.start(job.id)
                 return redirect(url_for("jobs.show", job_id=job.id))
     return render_template("question_bank/import.html", error=error), (422 if error else 200)

@@ -142,7 +142,6 @@ def _save(question):
             )
             if publish:
                 services.set_status(question, QuestionStatus.PUBLISHED, current_user)
-        db.session.commit()
     except services.EditConflict as exc:
         db.session.rollback()
         return _form_page(question, inp, {}, conflict=exc.messages[0], status=409)
@@ -226,7 +225,6 @@ def set_status(question_id: int):
         for m in exc.messages:
             flash(m, "error")
     else:
-        db.session.commit()
         flash(
             _(
                 "Question %(id)d is now %(status)s.",
@@ -249,7 +247,6 @@ def delete(question_id: int):
         for m in exc.messages:
             flash(m, "error")
         return redirect(url_for("qb.show", question_id=question_id))
-    db.session.commit()
     flash(_("Question %(id)d deleted.", id=question_id), "success")
     return redirect(url_for("qb.index"))
 
@@ -281,7 +278,6 @@ def bulk():
             flash(m, "error")
         flash(_("Nothing was changed."), "error")
         return redirect(back)
-    db.session.commit()
     flash(_("%(n)d questions updated.", n=len(questions)), "success")
     return redirect(back)
 
@@ -308,7 +304,6 @@ def upload_image():
     except ValidationFailed as exc:
         db.session.rollback()
         return jsonify(error=exc.messages[0]), 400
-    db.session.commit()
     return jsonify(url=images.url(image))
 
 
@@ -316,7 +311,7 @@ def upload_image():
 @signed_in
 def image(image_id: int):
     """Serve an image to the bank's authors, or to a candidate whose exam shows it."""
-    if not current_user.has_role(Role.TRAINER, Role.ADMIN) and not any(
+    if not current_user.has_role(Role.TRAINER, Role.HR, Role.ADMIN) and not any(
         check(current_user, image_id) for check in images.ACCESS_CHECKS
     ):
         abort(404)

@@ -77,5 +77,4 @@ def load_user(user_id: str) -> User | None:
     now = utcnow()
     if now - row.last_seen_at > TOUCH_EVERY:
         row.last_seen_at = now
-        db.session.commit()
     return row.user

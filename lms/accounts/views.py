@@ -27,14 +27,12 @@ def login():
     if form.validate_on_submit():
         result = services.authenticate(form.username.data, form.password.data)
         if result.user is None:
-            db.session.commit()  # keep the recorded failure
             error = result.error
         else:
             lang = session.get("lang")
             sessions.start(result.user)
             if lang and not result.user.locale:
                 session["lang"] = lang
-            db.session.commit()
             if result.user.must_change_password:
                 flash(_("Welcome. Please choose your own password first."), "info")
                 return redirect(url_for("accounts.change_password"))
@@ -50,7 +48,6 @@ def logout():
     if current_user.is_authenticated:
         audit.record("auth.logout", current_user, summary=current_user.username)
     sessions.end()
-    db.session.commit()
     flash(_("You have signed out."), "info")
     return redirect(url_for("accounts.login"))
 
@@ -69,16 +66,13 @@ def change_password():
                 keep_sid=session.get("sid"),
             )
         except services.AccountLocked as exc:
-            db.session.commit()  # keep the revoked sessions and the audit entry
             sessions.end()
-            db.session.commit()
             flash(exc.messages[0], "error")
             return redirect(url_for("accounts.login"))
         except services.ValidationFailed as exc:
             db.session.rollback()
             getattr(form, exc.field or "new_password").errors = list(exc.messages)
         else:
-            db.session.commit()
             flash(_("Your password has been changed. Your other sessions were ended."), "success")
             return redirect(url_for("main.home"))
     status = 422 if form.errors else 200
@@ -102,7 +96,6 @@ def account():
                 before={"locale": before},
                 after={"locale": current_user.locale},
             )
-        db.session.commit()
         flash(_("Your preferences are saved."), "success")
         return redirect(url_for("accounts.account"))
     live = db.session.scalars(
@@ -127,6 +120,5 @@ def end_other_sessions():
         summary=current_user.username,
         after={"sessions_ended": n},
     )
-    db.session.commit()
     flash(_("Other sessions ended: %(n)d.", n=n), "success")
     return redirect(url_for("accounts.account"))

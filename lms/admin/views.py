@@ -100,7 +100,6 @@ def user_new():
             db.session.rollback()
             _apply_errors(form, exc, "username")
         else:
-            db.session.commit()
             flash(
                 _(
                     "User %(name)s created. They must choose a new password at first sign-in.",
@@ -142,7 +141,6 @@ def user_edit(user_id: int):
             db.session.rollback()
             _apply_errors(form, exc, "full_name")
         else:
-            db.session.commit()
             flash(_("Changes to %(name)s saved.", name=user.username), "success")
             return redirect(url_for("admin.user_edit", user_id=user.id))
     live = db.session.scalar(
@@ -174,7 +172,6 @@ def user_reset_password(user_id: int):
             for m in exc.messages:
                 flash(m, "error")
         else:
-            db.session.commit()
             flash(
                 _("Password of %(name)s reset; all their sessions ended.", name=user.username),
                 "success",
@@ -191,7 +188,6 @@ def user_unlock(user_id: int):
     """Clear a user's failed sign-ins."""
     user = db.session.get(User, user_id) or abort(404)
     accounts.unlock(user)
-    db.session.commit()
     flash(_("The sign-in lock of %(name)s is cleared.", name=user.username), "success")
     return redirect(url_for("admin.user_edit", user_id=user.id))
 
@@ -203,7 +199,6 @@ def user_end_sessions(user_id: int):
     n = sessions.revoke_all(user)
 
     audit.record("user.sessions_ended", user, summary=user.username, after={"sessions_ended": n})
-    db.session.commit()
     flash(_("Sessions ended: %(n)d.", n=n), "success")
     return redirect(url_for("admin.user_edit", user_id=user.id))
 
@@ -231,7 +226,6 @@ def team_create():
             db.session.rollback()
             _apply_errors(form, exc, "name")
         else:
-            db.session.commit()
             flash(_("Team %(name)s created.", name=team.name), "success")
             return redirect(url_for("admin.teams"))
     rows = db.session.execute(
@@ -255,7 +249,6 @@ def team_edit(team_id: int):
             db.session.rollback()
             _apply_errors(form, exc, "name")
         else:
-            db.session.commit()
             flash(_("Team %(name)s saved.", name=team.name), "success")
             return redirect(url_for("admin.teams"))
     return render_template("admin/team_form.html", form=form, team=team), (
@@ -275,7 +268,6 @@ def team_delete(team_id: int):
         for m in exc.messages:
             flash(m, "error")
         return redirect(url_for("admin.team_edit", team_id=team_id))
-    db.session.commit()
     flash(_("Team %(name)s deleted.", name=name), "success")
     return redirect(url_for("admin.teams"))
 
@@ -294,7 +286,6 @@ def import_agents():
             _apply_errors(form, exc, "file")
         else:
             if job is not None:
-                db.session.commit()
                 jobs.start(job.id)
                 return redirect(url_for("jobs.show", job_id=job.id))
             db.session.rollback()

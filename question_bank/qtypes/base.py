@@ -42,6 +42,14 @@ class QuestionType(ABC):
     def grade(self, body: dict, response, *, partial: bool = False) -> float | None:
         """Return the fraction of the points earned (0..1), or None if graded by hand."""
 
+    def exam_html(self, body: dict) -> list[str]:
+        """Return the HTML of the body that a candidate sees while answering (not the key)."""
+        return []
+
+    def review_html(self, body: dict) -> list[str]:
+        """Return the HTML of the body a candidate sees only once review is allowed."""
+        return []
+
     def key_text(self, body: dict) -> str:
         """Return the answer key as short plain text (for trainers and printed keys)."""
         return ""

@@ -51,6 +51,10 @@ class _Choice(QuestionType):
             problems.append(_("Two options have the same text."))
         return problems
 
+    def exam_html(self, body: dict) -> list[str]:
+        """Return the options' HTML (shown while answering)."""
+        return [o.get("html", "") for o in body.get("options", [])]
+
     def key_text(self, body: dict) -> str:
         """Return the correct letters, e.g. ACD."""
         keys = [o["key"] for o in body.get("options", [])]

@@ -47,6 +47,10 @@ class ShortAnswer(QuestionType):
         """Leave it to a trainer."""
         return None
 
+    def review_html(self, body: dict) -> list[str]:
+        """Return the reference answer (shown in the review); the rubric stays with staff."""
+        return [body.get("reference", "")]
+
     def key_text(self, body: dict) -> str:
         """Return the reference answer as text."""
         return to_text(body.get("reference", ""))

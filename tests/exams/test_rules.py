@@ -82,17 +82,54 @@ def test_totals_sections_pass_and_pending():
 
 
 @pytest.mark.parametrize(
-    ("policy", "finished", "now", "expected"),
+    ("policy", "finished", "now", "attempts_left", "expected"),
     [
-        ("score_only", True, T0 + 999 * M, False),
-        ("after_close", True, T0, False),
-        ("after_close", True, T0 + 60 * M, True),
-        ("after_submit", True, T0, True),
-        ("after_submit", False, T0, False),
+        ("score_only", True, T0 + 999 * M, False, False),
+        ("after_close", True, T0, False, False),
+        # Not at the close itself: saves in flight are accepted for the grace period.
+        ("after_close", True, T0 + 60 * M, False, False),
+        ("after_close", True, T0 + 60 * M + rules.GRACE, False, True),
+        ("after_submit", True, T0, False, True),
+        # With attempts left, the next attempt would be answered from the key.
+        ("after_submit", True, T0, True, False),
+        ("after_submit", True, T0 + 61 * M, True, True),
+        ("after_submit", False, T0, False, False),
     ],
 )
-def test_review_allowed(policy, finished, now, expected):
-    assert rules.review_allowed(policy, finished, now, T0 + 60 * M) is expected
+def test_review_allowed(policy, finished, now, attempts_left, expected):
+    assert rules.review_allowed(policy, finished, now, T0 + 60 * M, attempts_left) is expected
+
+
+@pytest.mark.parametrize(
+    ("now", "auto", "expected"),
+    [
+        (T0 - M, False, (T0 - M, "submitted")),
+        (T0 - M, True, (T0 - M, "submitted")),  # a page cannot claim time-up a minute early
+        (T0 - rules.AUTO_SUBMIT_SLACK, True, (T0 - rules.AUTO_SUBMIT_SLACK, "timeout")),
+        (T0, False, (T0, "timeout")),
+        # However late it is finalised, it finished at its deadline.
+        (T0 + 21 * M, False, (T0, "timeout")),
+        (T0 + 21 * M, True, (T0, "timeout")),
+    ],
+)
+def test_finish(now, auto, expected):
+    assert rules.finish(now, T0, auto) == expected
+
+
+@pytest.mark.parametrize(
+    ("rule", "attempts", "expected"),
+    [
+        ("highest", [], (None, False)),
+        ("highest", [(1, Decimal(5)), (2, Decimal(8)), (3, Decimal(6))], (2, False)),
+        ("highest", [(1, Decimal(8)), (2, Decimal(8))], (1, False)),  # the earlier on a tie
+        ("highest", [(1, Decimal(8)), (2, None)], (None, True)),  # the second may be higher
+        ("last", [(1, Decimal(8)), (2, Decimal(3))], (2, False)),
+        ("last", [(1, Decimal(8)), (2, None)], (2, True)),
+        ("last", [(1, None), (2, Decimal(3))], (2, False)),
+    ],
+)
+def test_counted_attempt(rule, attempts, expected):
+    assert rules.counted_attempt(rule, attempts) == expected
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,28 @@
+"""What the attempt engine announces; later capabilities subscribe (nothing imports upwards).
+
+Each signal is sent by exams.engine inside the request's (or command's) transaction, after
+the change is flushed: a subscriber that writes joins that transaction, and a failure rolls
+both back together. The sender is the Attempt; keyword arguments say the rest.
+
+- ``attempt_finished``: an attempt was submitted or timed out (``reason``).
+- ``result_final``: a candidate's result of a sitting became final: every counted item is
+  graded (``candidate``, ``outcome``, ``score``).
+- ``result_changed``: a final result changed after a regrade or a manual grade
+  (``candidate``, ``before`` and ``after`` as (outcome, score), ``cause``).
+
+Training policy (retraining and dismissal flags) and certificates listen to these, e.g.::
+
+    from exams import events
+
+    @events.result_final.connect
+    def on_result(attempt, candidate, outcome, score, **_):
+        ...
+"""
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+attempt_finished = _signals.signal("attempt-finished")
+result_final = _signals.signal("result-final")
+result_changed = _signals.signal("result-changed")

@@ -1,0 +1,249 @@
+"""Results as the rest of the product sees them: which attempt counts, and each candidate's
+result of a sitting (score, pass or fail, how it finished, graded or still waiting).
+
+The engine calls :func:`refresh` whenever an attempt finishes or a score changes, so the
+candidate row always mirrors the counted attempt; reports, the training policy and
+certificates read it from there (or through :func:`sitting_results`), never recompute it.
+"""
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from exams import rules
+from exams.models import (
+    Attempt,
+    AttemptState,
+    Candidate,
+    FinishReason,
+    Outcome,
+    ReviewPolicy,
+    Sitting,
+    SittingKind,
+)
+from lms.extensions import db
+from lms.timeutil import utcnow
+
+FINAL = (Outcome.PASSED, Outcome.FAILED)
+
+
+class CandidateStatus(enum.StrEnum):
+    """Where a candidate stands in a sitting, for lists, filters and the monitor."""
+
+    NOT_STARTED = "not_started"  #: no attempt yet, and the window is still open (or to come)
+    IN_PROGRESS = "in_progress"
+    ABSENT = "absent"  #: the window closed without an attempt
+    TIMED_OUT = "timed_out"  #: the counted (or only) attempt ran out of time
+    FINISHED = "finished"  #: submitted
+
+    @property
+    def label(self) -> str:
+        """Return the translated name."""
+        return str(STATUS_LABELS[self])
+
+
+STATUS_LABELS = {
+    CandidateStatus.NOT_STARTED: _l("Not started"),
+    CandidateStatus.IN_PROGRESS: _l("In progress"),
+    CandidateStatus.ABSENT: _l("Absent"),
+    CandidateStatus.TIMED_OUT: _l("Finished (time ran out)"),
+    CandidateStatus.FINISHED: _l("Finished"),
+}
+
+
+@dataclass
+class CandidateResult:
+    """One candidate's standing and result in a sitting."""
+
+    candidate: Candidate
+    status: CandidateStatus
+    attempts: list[Attempt] = field(default_factory=list)
+    counted: Attempt | None = None  #: the attempt that counts, once known
+    current: Attempt | None = None  #: the attempt in progress, if any
+    seconds_left: int | None = None
+
+    @property
+    def user(self):
+        """Return the candidate's user."""
+        return self.candidate.user
+
+    @property
+    def outcome(self) -> Outcome:
+        """Return none, pending, passed or failed."""
+        return self.candidate.outcome
+
+    @property
+    def score(self) -> Decimal | None:
+        """Return the counted score (None until final)."""
+        return self.candidate.result_score
+
+    @property
+    def passed(self) -> bool | None:
+        """Return True or False once the result is final, else None."""
+        return {Outcome.PASSED: True, Outcome.FAILED: False}.get(self.candidate.outcome)
+
+    @property
+    def pending(self) -> bool:
+        """Tell whether the result waits for a trainer's grading."""
+        return self.candidate.outcome == Outcome.PENDING
+
+    @property
+    def finish_reason(self) -> FinishReason | None:
+        """Return how the counted (or latest finished) attempt ended."""
+        attempt = self.counted or next(
+            (a for a in reversed(self.attempts) if a.state == AttemptState.FINISHED), None
+        )
+        return attempt.finish_reason if attempt else None
+
+
+def window(sitting: Sitting, candidate: Candidate | None) -> tuple[datetime, datetime]:
+    """Return the candidate's window: their override, else the sitting's."""
+    opens = (candidate.opens_at if candidate and candidate.opens_at else None) or sitting.opens_at
+    closes = (
+        candidate.closes_at if candidate and candidate.closes_at else None
+    ) or sitting.closes_at
+    return opens, closes
+
+
+def last_close(sitting: Sitting) -> datetime:
+    """Return the latest moment anyone may still sit: the close or a later personal window."""
+    latest = db.session.scalar(
+        select(func.max(Candidate.closes_at)).where(Candidate.sitting_id == sitting.id)
+    )
+    return max(sitting.closes_at, latest) if latest else sitting.closes_at
+
+
+def may_review(attempt: Attempt, now: datetime | None = None) -> bool:
+    """Tell whether the candidate may now see the answers, key and explanations of ``attempt``.
+
+    The policy frozen on the attempt decides; "after submitting" still waits while this
+    candidate could start another attempt at the same questions.
+    """
+    now = now or utcnow()
+    if attempt.state != AttemptState.FINISHED or attempt.review_policy == ReviewPolicy.SCORE_ONLY:
+        return False
+    sitting = attempt.sitting
+    candidate = db.session.scalar(
+        select(Candidate).where(
+            Candidate.sitting_id == sitting.id, Candidate.user_id == attempt.user_id
+        )
+    )
+    _opens, closes = window(sitting, candidate)
+    used = db.session.scalar(
+        select(func.count(Attempt.id)).where(
+            Attempt.sitting_id == sitting.id, Attempt.user_id == attempt.user_id
+        )
+    )
+    attempts_left = used < sitting.attempts_allowed and now < closes
+    return rules.review_allowed(
+        attempt.review_policy.value, True, now, last_close(sitting), attempts_left
+    )
+
+
+def refresh(candidate: Candidate) -> tuple[tuple, tuple]:
+    """Set the candidate's result from the attempt that counts; return (before, after).
+
+    Each side is (outcome, score, counted attempt id). Only the engine calls this.
+    """
+    before = (candidate.outcome, candidate.result_score, candidate.result_attempt_id)
+    finished = list(
+        db.session.scalars(
+            select(Attempt)
+            .where(
+                Attempt.sitting_id == candidate.sitting_id,
+                Attempt.user_id == candidate.user_id,
+                Attempt.state == AttemptState.FINISHED,
+            )
+            .order_by(Attempt.number)
+        )
+    )
+    by_id = {a.id: a for a in finished}
+    key, pending = rules.counted_attempt(
+        candidate.sitting.result_rule.value, [(a.id, a.score) for a in finished]
+    )
+    counted = by_id.get(key)
+    if not finished:
+        outcome, score = Outcome.NONE, None
+    elif pending:
+        outcome, score = Outcome.PENDING, None
+    else:
+        outcome = Outcome.PASSED if counted.passed else Outcome.FAILED
+        score = counted.score
+    candidate.outcome, candidate.result_score = outcome, score
+    candidate.result_attempt_id = counted.id if counted else None
+    db.session.flush()
+    return before, (outcome, score, candidate.result_attempt_id)
+
+
+def status_of(
+    candidate: Candidate, attempts: list[Attempt], now: datetime
+) -> tuple[CandidateStatus, Attempt | None, int | None]:
+    """Return the candidate's status, their attempt in progress and its seconds left.
+
+    An attempt past its deadline counts as timed out at once, even before the engine has
+    finalised it (a closed tab): nobody can answer it any more.
+    """
+    current = next((a for a in attempts if a.state == AttemptState.IN_PROGRESS), None)
+    if current is not None and now < current.deadline_at:
+        return CandidateStatus.IN_PROGRESS, current, rules.seconds_left(now, current.deadline_at)
+    if current is not None:
+        return CandidateStatus.TIMED_OUT, None, None
+    if not attempts:
+        _opens, closes = window(candidate.sitting, candidate)
+        return (
+            CandidateStatus.ABSENT if now >= closes else CandidateStatus.NOT_STARTED,
+            None,
+            None,
+        )
+    counted = candidate.result_attempt or attempts[-1]
+    if counted.finish_reason == FinishReason.TIMEOUT:
+        return CandidateStatus.TIMED_OUT, None, None
+    return CandidateStatus.FINISHED, None, None
+
+
+def sitting_results(sitting: Sitting, now: datetime | None = None) -> list[CandidateResult]:
+    """Return every candidate of the sitting with their standing and result, by username."""
+    now = now or utcnow()
+    attempts: dict[int, list[Attempt]] = {}
+    for a in db.session.scalars(
+        select(Attempt).where(Attempt.sitting_id == sitting.id).order_by(Attempt.number)
+    ):
+        attempts.setdefault(a.user_id, []).append(a)
+    candidates = db.session.scalars(
+        select(Candidate)
+        .where(Candidate.sitting_id == sitting.id)
+        .options(selectinload(Candidate.user), selectinload(Candidate.result_attempt))
+    ).all()
+    out = []
+    for c in sorted(candidates, key=lambda c: c.user.username):
+        mine = attempts.get(c.user_id, [])
+        status, current, left = status_of(c, mine, now)
+        out.append(CandidateResult(c, status, mine, c.result_attempt, current, left))
+    return out
+
+
+def failed_in_cycles(kind: SittingKind, cycles: list[str]) -> list[int]:
+    """Return the users whose final result failed in every one of ``cycles`` (one query).
+
+    e.g. ``failed_in_cycles(SittingKind.MONTHLY, ["2026-11", "2026-12"])``: failed the
+    monthly exam twice in a row.
+    """
+    cycles = list(dict.fromkeys(cycles))
+    stmt = (
+        select(Candidate.user_id)
+        .join(Sitting, Sitting.id == Candidate.sitting_id)
+        .where(
+            Sitting.kind == kind,
+            Sitting.cycle.in_(cycles),
+            Candidate.outcome == Outcome.FAILED,
+        )
+        .group_by(Candidate.user_id)
+        .having(func.count(func.distinct(Sitting.cycle)) == len(cycles))
+        .order_by(Candidate.user_id)
+    )
+    return list(db.session.scalars(stmt))
