@@ -20,6 +20,8 @@ from lms.accounts.models import Role, User
 from lms.extensions import db
 from lms.people.models import Agent, AgentStatus, Team
 
+pytest_plugins = ["tests.factories"]
+
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 # Without TEST_DATABASE_URL the PostgreSQL half is not generated at all; the report header
 # says so once instead of a skip line per test.

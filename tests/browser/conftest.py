@@ -67,3 +67,48 @@ def live_server(live_app):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join()
+
+
+class PageProblems:
+    """Collect a page's console errors, uncaught exceptions and failed requests."""
+
+    def __init__(self):
+        self.problems: list[str] = []
+        self.allowed: list[str] = []
+
+    def allow(self, fragment: str) -> None:
+        """Accept problems containing ``fragment`` (a test that provokes a 409 on purpose)."""
+        self.allowed.append(fragment)
+
+    def add(self, text: str) -> None:
+        """Record a problem unless the test allowed it."""
+        if not any(fragment in text for fragment in self.allowed):
+            self.problems.append(text)
+
+    def watch(self, page) -> None:
+        """Listen to ``page`` (and nothing else)."""
+        page.on(
+            "console",
+            lambda m: self.add(f"console {m.type}: {m.text}") if m.type == "error" else None,
+        )
+        page.on("pageerror", lambda exc: self.add(f"uncaught: {exc}"))
+        page.on(
+            "requestfailed",
+            lambda r: self.add(f"request failed: {r.method} {r.url} ({r.failure})"),
+        )
+        page.on(
+            "response",
+            lambda r: self.add(f"HTTP {r.status}: {r.request.method} {r.url}")
+            if r.status >= 400
+            else None,
+        )
+
+
+@pytest.fixture(autouse=True)
+def page_problems(request):
+    """Fail a browser test on any console error, uncaught exception or failed request."""
+    problems = PageProblems()
+    if "page" in request.fixturenames:
+        problems.watch(request.getfixturevalue("page"))
+    yield problems
+    assert not problems.problems, "the page reported problems:\n" + "\n".join(problems.problems)
