@@ -28,11 +28,19 @@ from question_bank.services import QuestionInput, create_question
 #: A body per type, right answer first where the type has one.
 DEFAULT_BODIES = {
     "single_choice": {
-        "options": [{"key": "1", "html": "甲"}, {"key": "2", "html": "乙"}, {"key": "3", "html": "丙"}],
+        "options": [
+            {"key": "1", "html": "甲"},
+            {"key": "2", "html": "乙"},
+            {"key": "3", "html": "丙"},
+        ],
         "correct": ["2"],
     },
     "multiple_choice": {
-        "options": [{"key": "1", "html": "甲"}, {"key": "2", "html": "乙"}, {"key": "3", "html": "丙"}],
+        "options": [
+            {"key": "1", "html": "甲"},
+            {"key": "2", "html": "乙"},
+            {"key": "3", "html": "丙"},
+        ],
         "correct": ["1", "3"],
     },
     "true_false": {"correct": True},

@@ -92,15 +92,23 @@ class PageProblems:
             lambda m: self.add(f"console {m.type}: {m.text}") if m.type == "error" else None,
         )
         page.on("pageerror", lambda exc: self.add(f"uncaught: {exc}"))
+        # ERR_ABORTED is the browser dropping a load because the page moved on (a click
+        # before a script finished loading), not a failure of the server.
         page.on(
             "requestfailed",
-            lambda r: self.add(f"request failed: {r.method} {r.url} ({r.failure})"),
+            lambda r: (
+                self.add(f"request failed: {r.method} {r.url} ({r.failure})")
+                if "ERR_ABORTED" not in (r.failure or "")
+                else None
+            ),
         )
         page.on(
             "response",
-            lambda r: self.add(f"HTTP {r.status}: {r.request.method} {r.url}")
-            if r.status >= 400
-            else None,
+            lambda r: (
+                self.add(f"HTTP {r.status}: {r.request.method} {r.url}")
+                if r.status >= 400
+                else None
+            ),
         )
 
 

@@ -31,7 +31,8 @@ def test_agent_signs_in_and_sees_the_agent_home(page: Page, live_server):
     expect(page).to_have_url(re.compile(r"/login$"))
 
 
-def test_wrong_password_shows_the_chinese_error(page: Page, live_server):
+def test_wrong_password_shows_the_chinese_error(page: Page, live_server, page_problems):
+    page_problems.allow("422")  # the refused sign-in answers 422, as it should
     sign_in(page, live_server, "A0002", "not-the-password1")
     error = page.locator("#login-error")
     expect(error).to_have_text("用户名或密码错误。")

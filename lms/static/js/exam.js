@@ -12,6 +12,8 @@
   const submitButton = document.getElementById("submit-button");
   const csrf = form.querySelector('input[name="csrf_token"]').value;
   const items = [...document.querySelectorAll(".exam-item")];
+  // Every save sent carries a higher number than any before it, retries included: the
+  // server keeps only the newest, so a late retry can never overwrite a newer save.
   let seq = Number(root.dataset.seq);
   let dirty = false;
   let saving = false;
@@ -20,7 +22,7 @@
   // The deadline as the server counts it, measured on this computer's monotonic clock,
   // so a wrong system clock changes nothing.
   const msg = root.dataset;
-  const endsAt = performance.now() + Number(root.dataset.secondsLeft) * 1000;
+  const endsAt = performance.now() + Number(root.dataset.msLeft);
 
   const answerOf = (item) => {
     const id = item.dataset.item;
@@ -67,18 +69,29 @@
     }
     document.getElementById("unanswered-note").textContent = missing
       ? msg.msgUnanswered.replace("{n}", missing) : msg.msgAllAnswered;
+    navCount.textContent = `${items.length - missing}/${items.length}`;
     return missing;
   };
+
+  // On a phone the navigator sits behind a button in the sticky bar, always in reach.
+  const navigator = document.getElementById("navigator");
+  const navToggle = document.getElementById("nav-toggle");
+  const navCount = document.getElementById("nav-count");
+  const setNavOpen = (open) => {
+    navigator.classList.toggle("open", open);
+    navToggle.setAttribute("aria-expanded", String(open));
+  };
+  navToggle.addEventListener("click", () => setNavOpen(!navigator.classList.contains("open")));
+  navigator.addEventListener("click", (event) => { if (event.target.closest("a")) setNavOpen(false); });
+  document.addEventListener("keydown", (event) => { if (event.key === "Escape") setNavOpen(false); });
 
   const show = (text, kind) => {
     statusEl.textContent = text;
     statusEl.className = `save-status ${kind || ""}`;
   };
 
-  const save = async () => {
-    if (stopped || saving) return;
-    saving = true;
-    // Send only what changed since the last save the server accepted.
+  // What changed since the last save the server accepted.
+  const changes = () => {
     const answers = {};
     const flags = {};
     for (const item of items) {
@@ -88,7 +101,15 @@
       if (sent.answers[id] !== answer) answers[id] = JSON.parse(answer);
       if (sent.flags[id] !== flag) flags[id] = flag;
     }
-    const next = seq + 1;
+    return { answers, flags };
+  };
+
+  const save = async () => {
+    if (stopped || saving) return;
+    saving = true;
+    const { answers, flags } = changes();
+    seq += 1;
+    const next = seq;
     dirty = false;
     try {
       const resp = await fetch(root.dataset.saveUrl, {
@@ -98,7 +119,6 @@
       });
       const data = await resp.json().catch(() => ({}));
       if (resp.ok && data.ok) {
-        seq = data.seq;
         for (const [id, value] of Object.entries(answers)) sent.answers[id] = JSON.stringify(value);
         for (const [id, value] of Object.entries(flags)) sent.flags[id] = value;
         // The centre's time, as the server formats it (not this computer's zone).
@@ -138,33 +158,51 @@
     timerEl.textContent = `${m}:${s}`;
     timerEl.parentElement.classList.toggle("urgent", left <= 300);
     if (left <= 0 && !stopped) {
-      stopped = true;
       show(msg.msgTimeup, "error");
-      form.dataset.auto = "1";
-      // Send the last answers with the submit itself (the server keeps what was saved).
-      save().finally(() => form.submit());
+      finalSubmit(true);
       return;
     }
     setTimeout(tick, 1000 - (performance.now() % 1000));
   };
   tick();
 
+  // The last answers travel with the submit itself: whatever the autosave managed, what
+  // is on the page when time runs out (or the candidate submits) is what the server keeps.
+  const finalSubmit = (auto) => {
+    if (stopped) return;
+    stopped = true;
+    clearTimeout(retryTimer);
+    seq += 1;
+    form.querySelector('input[name="final"]').value = JSON.stringify({ seq, ...changes() });
+    form.querySelector('input[name="auto"]').value = auto ? "1" : "";
+    form.submit();
+  };
+
   form.addEventListener("submit", (event) => {
-    if (form.dataset.auto) return;
+    event.preventDefault();
     const missing = refreshNavigator();
     const message = submitButton.dataset.confirmTemplate.replace("{n}", missing);
-    if (!window.confirm(message)) {
-      event.preventDefault();
-      return;
-    }
-    event.preventDefault();
-    stopped = false;
-    save().finally(() => { stopped = true; form.submit(); });
+    if (window.confirm(message)) finalSubmit(false);
   });
 
+  // Leaving or hiding the page: send what changed with keepalive, so the request outlives
+  // the page (a closed tab, a phone locking its screen).
+  const flush = () => {
+    // A save in flight carries most of it; racing it would make one of the two stale.
+    if (stopped || !dirty || saving) return;
+    seq += 1;
+    fetch(root.dataset.saveUrl, {
+      method: "POST",
+      keepalive: true,
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify({ seq, ...changes() }),
+    }).catch(() => {});
+  };
+  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "hidden") flush(); });
+  window.addEventListener("pagehide", flush);
   // Leaving with unsaved answers: the browser asks first.
   window.addEventListener("beforeunload", (event) => {
-    if (dirty && !stopped) { save(); event.preventDefault(); event.returnValue = ""; }
+    if (dirty && !stopped) { flush(); event.preventDefault(); event.returnValue = ""; }
   });
   refreshNavigator();
 })();
