@@ -114,3 +114,53 @@ def test_time_up_submits_the_saved_answers(page: Page, live_server, live_app):
         attempt = db.session.scalar(select(Attempt).where(Attempt.sitting_id == sitting_id))
         assert attempt.state.value == "finished"
         assert attempt.items[0].response is True
+
+
+def test_text_typed_two_seconds_before_time_up_is_kept(page: Page, live_server, live_app):
+    from exams.models import Attempt, Candidate, Paper, PaperSection, SectionQuestion, Sitting
+    from exams.models import SittingKind
+    from lms.accounts.models import User
+    from lms.extensions import db
+    from lms.timeutil import utcnow
+    from question_bank.models import Question, QuestionStatus
+
+    with live_app.app_context():
+        q = db.session.scalar(
+            select(Question).where(
+                Question.qtype == "fill_blank", Question.status == QuestionStatus.PUBLISHED
+            )
+        )
+        paper = Paper(title="最后两秒", time_limit_minutes=30, pass_mark=Decimal(1))
+        section = PaperSection(position=1, qtype="fill_blank", points_per_question=Decimal(1))
+        section.items.append(SectionQuestion(question_id=q.id, position=1))
+        paper.sections.append(section)
+        user = db.session.scalar(select(User).where(User.username == "a0003"))
+        now = utcnow()
+        sitting = Sitting(
+            title="最后两秒",
+            kind=SittingKind.RETRAINING,
+            paper=paper,
+            opens_at=now - timedelta(minutes=1),
+            closes_at=now + timedelta(seconds=15),
+        )
+        sitting.candidates = [Candidate(user_id=user.id)]
+        db.session.add(sitting)
+        db.session.commit()
+        sitting_id = sitting.id
+    sign_in(page, live_server, "A0003")
+    page.goto(f"{live_server}/exam/")
+    page.locator(f'form[action="/exam/sittings/{sitting_id}/start"] button').click()
+    expect(page).to_have_url(re.compile(r"/exam/attempts/\d+$"))
+    # Wait for the countdown's last two seconds, then type without leaving the field: no
+    # change event, no time for the typing-pause autosave.
+    expect(page.locator("#timer")).to_have_text("0:02", timeout=20_000)
+    page.locator("input.blank").first.press_sequentially("最后一刻", delay=20)
+    expect(page).to_have_url(re.compile(r"/result$"), timeout=15_000)
+    expect(page.locator("#finish-reason")).to_have_text("时间到，已自动交卷")
+    expect(page.locator("body")).not_to_contain_text("您已成功交卷")
+    with live_app.app_context():
+        attempt = db.session.scalar(select(Attempt).where(Attempt.sitting_id == sitting_id))
+        assert attempt.finish_reason.value == "timeout"
+        assert attempt.items[0].response[0] == "最后一刻"
+        # Finished at its deadline: time taken never exceeds what the candidate had.
+        assert attempt.finished_at <= attempt.deadline_at
