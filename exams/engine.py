@@ -18,8 +18,8 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from exams import events, results, rules
@@ -31,6 +31,8 @@ from exams.models import (
     FinishReason,
     GradeState,
     MultipleChoiceRule,
+    Paper,
+    PaperSection,
     Sitting,
 )
 from lms import audit
@@ -142,12 +144,22 @@ def start(
     )
     if not check.allowed:
         raise StartRefused(check.reason)
-    paper = sitting.paper
+    # One query each for the paper's parts and for the questions, however many there are.
+    paper = db.session.scalar(
+        select(Paper)
+        .where(Paper.id == sitting.paper_id)
+        .options(
+            selectinload(Paper.sections).selectinload(PaperSection.items),
+            selectinload(Paper.sections).selectinload(PaperSection.rules),
+        )
+    )
     drawn = draw_questions(paper, rnd)
     questions = {
         q.id: q
         for q in db.session.scalars(
-            select(Question).where(Question.id.in_([i for _, ids in drawn for i in ids]))
+            select(Question)
+            .where(Question.id.in_([i for _, ids in drawn for i in ids]))
+            .options(selectinload(Question.current))
         )
     }
     attempt = Attempt(
@@ -163,7 +175,7 @@ def start(
         multiple_choice_rule=paper.multiple_choice_rule,
         review_policy=paper.review_policy,
     )
-    position = 0
+    position, rows = 0, []
     sections = {s.position: s for s in paper.sections}
     for section_pos, ids in drawn:
         for qid in ids:
@@ -175,20 +187,23 @@ def start(
                 order = [o["key"] for o in version.body["options"]]
                 if paper.shuffle_options:
                     rnd.shuffle(order)
-            attempt.items.append(
-                AttemptItem(
-                    position=position,
-                    section=section_pos,
-                    question_id=qid,
-                    version_id=version.id,
-                    points=sections[section_pos].points_per_question,
-                    option_order=order,
-                )
+            rows.append(
+                {
+                    "position": position,
+                    "section": section_pos,
+                    "question_id": qid,
+                    "version_id": version.id,
+                    "points": sections[section_pos].points_per_question,
+                    "option_order": order,
+                }
             )
     db.session.add(attempt)
     # Two starts at once (a double click): the unique (sitting, user, number) lets only one
     # insert succeed; the caller rolls back the other and shows the winner's attempt.
     db.session.flush()
+    # One statement for all the items, however many questions the paper has.
+    db.session.execute(insert(AttemptItem), [{**r, "attempt_id": attempt.id} for r in rows])
+    db.session.expire(attempt, ["items"])
     return attempt
 
 

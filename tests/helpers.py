@@ -40,3 +40,34 @@ def moodle_fixtures():
     if not folder.is_dir():
         pytest.skip(f"the shared Moodle fixtures are not at {folder} (set LMS_SHARED_DIR)")
     return folder
+
+
+class count_queries:  # noqa: N801 (used like a function: with count_queries() as q)
+    """Count the SQL statements run inside the block (Indico's query budget), by kind."""
+
+    def __init__(self):
+        self.statements: list[str] = []
+
+    def _record(self, conn, cursor, statement, parameters, context, executemany):
+        self.statements.append(statement)
+
+    def __enter__(self):
+        from sqlalchemy import event
+
+        event.listen(db.engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *exc):
+        from sqlalchemy import event
+
+        event.remove(db.engine, "before_cursor_execute", self._record)
+
+    @property
+    def count(self) -> int:
+        """Return how many statements ran (transaction control excluded)."""
+        return len(self.statements)
+
+    @property
+    def writes(self) -> list[str]:
+        """Return the INSERT, UPDATE and DELETE statements."""
+        return [s for s in self.statements if s.lstrip().split()[0].upper() in {"INSERT", "UPDATE", "DELETE"}]

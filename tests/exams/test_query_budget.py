@@ -1,0 +1,72 @@
+"""Hot paths have a query budget: a change cannot silently multiply their statements.
+
+The budget of each request is measured on a paper of 5 questions and of 20: it may not
+grow with the number of questions (no query per question), and stays under a ceiling.
+"""
+
+import re
+
+import pytest
+
+from lms.accounts.models import Role
+from tests.helpers import count_queries
+
+#: Ceilings per request; sign-in checks (session row, user, roles) are part of every one.
+CEILING = {"start": 25, "page": 10, "save": 9, "submit": 22}
+
+
+def measure(client, sitting) -> dict[str, int]:
+    """Return the statements of start, exam page, save and submit of one attempt."""
+    token = client.csrf_token()
+    counts = {}
+    with count_queries() as q:
+        resp = client.post(f"/exam/sittings/{sitting.id}/start", data={"csrf_token": token})
+    counts["start"] = q.count
+    url = resp.location
+    attempt_id = int(re.search(r"/attempts/(\d+)", url).group(1))
+    with count_queries() as q:
+        page = client.get(f"/exam/attempts/{attempt_id}")
+    counts["page"] = q.count
+    assert page.status_code == 200
+    item = re.search(r'data-item="(\d+)"', page.get_data(as_text=True)).group(1)
+    with count_queries() as q:
+        resp = client.post(
+            f"/exam/attempts/{attempt_id}/save",
+            json={"seq": 1, "answers": {item: "true"}, "flags": {item: True}},
+            headers={"X-CSRFToken": token},
+        )
+    counts["save"] = q.count
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    with count_queries() as q:
+        resp = client.post(f"/exam/attempts/{attempt_id}/submit", data={"csrf_token": token})
+    counts["submit"] = q.count
+    assert resp.status_code == 302
+    return counts
+
+
+def test_exam_requests_do_not_grow_with_the_number_of_questions(
+    app, make_user, make_question, make_paper, make_sitting, login
+):
+    measured = []
+    for n in (5, 20):
+        user = make_user(Role.AGENT, username=f"budget{n}")
+        paper = make_paper([make_question("true_false") for _ in range(n)])
+        sitting = make_sitting(paper=paper, candidates=[user])
+        client = app.test_client()
+        login(client, user.username)
+        measured.append(measure(client, sitting))
+    small, large = measured
+    assert large == small, f"statements grow with questions: 5 → {small}, 20 → {large}"
+    over = {k: v for k, v in small.items() if v > CEILING[k]}
+    assert over == {}, f"over budget {CEILING}: {small}"
+
+
+@pytest.mark.parametrize("sql", ["SELECT 1"])
+def test_query_counter_counts_statements(app, sql):
+    from sqlalchemy import text
+
+    from lms.extensions import db
+
+    with count_queries() as q:
+        db.session.execute(text(sql))
+    assert q.count == 1 and q.statements == [sql] and q.writes == []
