@@ -162,7 +162,7 @@ def printable(app, trainer, bank_image):
         (5, "short_answer", 2, Decimal("10"), "五、简答题（本题共2小题，每小题10分，共20分）"),
     ],
 )
-def test_section_heading_reads_as_on_the_bank_papers(number, qtype, count, points, heading):
+def test_section_heading_reads_as_on_the_bank_papers(app, number, qtype, count, points, heading):
     assert printing.section_heading(number, qtype, count, points) == heading
 
 

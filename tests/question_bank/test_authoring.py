@@ -70,8 +70,12 @@ def test_bodies_are_stored_as_the_schema_says(trainer_client, category):
     trainer_client.submit("/qb/new", form("multiple_choice", category))
     trainer_client.submit("/qb/new", form("fill_blank", category))
     bodies = {v.qtype: v.body for v in db.session.scalars(select(QuestionVersion))}
-    assert bodies["multiple_choice"]["correct"] == ["1", "2"]
-    assert [o["html"] for o in bodies["multiple_choice"]["options"]] == ["密码", "CVV2", "网点地址"]
+    options = bodies["multiple_choice"]["options"]
+    assert [o["html"] for o in options] == ["密码", "CVV2", "网点地址"]
+    # New options get opaque keys of their own; "correct" names the rows ticked.
+    keys = [o["key"] for o in options]
+    assert len(set(keys)) == 3 and all(isinstance(k, str) and k for k in keys)
+    assert bodies["multiple_choice"]["correct"] == keys[:2]
     assert bodies["fill_blank"] == {"blanks": [["48", "四十八"]]}
 
 
