@@ -51,8 +51,10 @@ OPTION_KEYS = ["1", "2", "3", "4"]
 
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 SEQ_RE = re.compile(r'data-seq="(\d+)"')
+#: An exam item and how its type says the page reads the answer (data-answer).
 ITEM_RE = re.compile(
-    r'<section class="exam-item" id="item-\d+" data-item="(\d+)" data-qtype="(\w+)"'
+    r'<section class="exam-item" id="item-\d+" data-item="(\d+)"[^>]*>\s*'
+    r'<div class="question" data-answer="(\w+)"'
 )
 
 
@@ -305,16 +307,14 @@ class Candidate:
         _, page, _, _ = c.send(self.attempt_path)
         self.token = csrf(page)
         self.seq = int(SEQ_RE.search(page).group(1))
-        self.items = [
-            (item, qtype, options_of(page, item)) for item, qtype in ITEM_RE.findall(page)
-        ]
+        self.items = [(item, kind, options_of(page, item)) for item, kind in ITEM_RE.findall(page)]
         if len(self.items) != 30:
             raise RequestFailed(f"exam page shows {len(self.items)} questions, not 30")
 
     def save(self) -> float:
         """Change one answer and save it; return the end time."""
-        item, qtype, options = self.rnd.choice(self.items)
-        answer = pick_answer(qtype, options, self.rnd)
+        item, kind, options = self.rnd.choice(self.items)
+        answer = pick_answer(kind, options, self.rnd)
         self.seq += 1
         payload = {"seq": self.seq, "answers": {item: answer}, "flags": {}}
         try:
@@ -359,13 +359,11 @@ def options_of(page: str, item: str) -> list[str]:
     return re.findall(rf'name="q{item}" value="([^"]*)"', page)
 
 
-def pick_answer(qtype: str, options: list[str], rnd: random.Random):
-    """Return a random answer of the item's type, as the exam page's script sends it."""
-    if qtype == "single_choice":
-        return rnd.choice(options)
-    if qtype == "multiple_choice":
+def pick_answer(kind: str, options: list[str], rnd: random.Random):
+    """Return a random answer of the item's kind, as the exam page's script sends it."""
+    if kind == "choices":
         return sorted(rnd.sample(options, rnd.randint(1, len(options))))
-    return rnd.choice([True, False])
+    return rnd.choice(options)
 
 
 def run_candidate(cand: Candidate, sitting_id: int, saves: int, gates) -> None:

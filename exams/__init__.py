@@ -7,10 +7,17 @@ def init_app(app) -> None:
     from lms import demo as lms_demo
 
     views.register(app)
+    _register_template_helpers(app)
     app.register_blueprint(cli.bp)
     lms_demo.register(demo.seed_exams)
     hooks.register()
     _register_audit_labels()
+
+
+def _register_template_helpers(app) -> None:
+    from exams import printing
+
+    app.jinja_env.globals["section_heading"] = printing.section_heading
 
 
 def _register_audit_labels() -> None:

@@ -9,15 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from exams import engine, results, rules
+from exams import engine, printing, results, rules
 from exams.models import Attempt, AttemptItem, AttemptState, Candidate, FinishReason, Sitting
-from exams.printing import PRINTED_NAMES
 from lms.accounts.access import signed_in
 from lms.accounts.services import ValidationFailed
 from lms.extensions import db
-from lms.i18n import current_language, datetime_filter
+from lms.i18n import datetime_filter
 from lms.timeutil import utcnow
-from question_bank import qtypes
 
 bp = Blueprint("exam", __name__, url_prefix="/exam")
 
@@ -151,16 +149,8 @@ def section_heads(attempt: Attempt) -> dict[int, str]:
 
 
 def section_heading(n: int, qtype: str, count: int, points) -> str:
-    """Return 一、单项选择题（本题共20小题，每小题1分，共20分）."""
-    return _(
-        "%(numeral)s、%(type)s (%(n)d questions, %(each)s points each, %(total)s in all)",
-        numeral=rules.section_numeral(n),
-        # The bank's printed papers use the long names (单项选择题 …) in Chinese.
-        type=PRINTED_NAMES[qtype] if current_language() == "zh_CN" else qtypes.get(qtype).label,
-        n=count,
-        each=f"{points:g}",
-        total=f"{points * count:g}",
-    )
+    """Return 一、单项选择题（本题共20小题，每小题1分，共20分）, as on the printed paper."""
+    return printing.section_heading(n, qtype, count, points)
 
 
 def _error(reason: str, status: int):

@@ -23,6 +23,7 @@ from lms.people.models import Agent, AgentStatus
 from lms.timeutil import utcnow
 from question_bank import qtypes
 from question_bank.models import Category
+from question_bank.qtypes.choice import LETTERS
 
 #: (type, points each, how many, category path) per section of the monthly paper.
 MONTHLY = [
@@ -127,7 +128,10 @@ def _past_attempts(sitting: Sitting, agents, start) -> int:
         skill = 0.45 + 0.5 * ((n * 37) % 100) / 100  # each agent answers this share right
         began = start + timedelta(hours=1 + n)
         attempt = engine.start(sitting, user, now=began, rnd=rnd)
-        answers = {str(i.id): _answer(i.version, rnd.random() < skill, rnd) for i in attempt.items}
+        answers = {
+            str(i.id): _as_posted(i, _answer(i.version, rnd.random() < skill, rnd))
+            for i in attempt.items
+        }
         engine.save(attempt, 1, answers, {}, now=began + timedelta(minutes=20))
         engine.finalise(attempt, "submitted", began + timedelta(minutes=35 + n % 20))
         for item in attempt.items:
@@ -137,6 +141,16 @@ def _past_attempts(sitting: Sitting, agents, start) -> int:
                 )
         done += 1
     return done
+
+
+def _as_posted(item, answer):
+    """Return an answer as the exam page posts it: options by the letter shown, not by key."""
+    order = item.option_order
+    if order is None:
+        return answer
+    if isinstance(answer, list):
+        return [LETTERS[order.index(k)] for k in answer]
+    return LETTERS[order.index(answer)]
 
 
 def _answer(version, right: bool, rnd: random.Random):

@@ -182,11 +182,7 @@ def start(
             position += 1
             version = questions[qid].current
             version.frozen = True  # used in an exam: never edited in place again
-            order = None
-            if version.qtype in ("single_choice", "multiple_choice"):
-                order = [o["key"] for o in version.body["options"]]
-                if paper.shuffle_options:
-                    rnd.shuffle(order)
+            order = qtypes.get(version.qtype).option_order(version.body, paper.shuffle_options, rnd)
             rows.append(
                 {
                     "position": position,
@@ -250,7 +246,9 @@ def save(
         if item is None:
             raise ValidationFailed(_("The answer is for a question that is not in this exam."))
         try:
-            parsed[key] = qtypes.get(item.version.qtype).read_response(item.version.body, raw)
+            parsed[key] = qtypes.get(item.version.qtype).read_response(
+                item.version.body, raw, item.option_order
+            )
         except (ValueError, TypeError) as exc:
             raise ValidationFailed(_("An answer has the wrong form.")) from exc
     # One conditional UPDATE decides: a replayed or stale save changes nothing.
@@ -267,9 +265,8 @@ def save(
     for key, value in parsed.items():
         item = items[str(key)]
         item.response = value
-        item.grade_state = (
-            GradeState.COMPLETE if rules.is_answered(item.version.qtype, value) else GradeState.TODO
-        )
+        answered = qtypes.get(item.version.qtype).is_answered(value)
+        item.grade_state = GradeState.COMPLETE if answered else GradeState.TODO
     for key, flagged in (flags or {}).items():
         if str(key) in items:
             items[str(key)].flagged = bool(flagged)

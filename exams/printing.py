@@ -7,14 +7,13 @@ nothing but the bank's own images, read straight from the database: no ``file:``
 
 import random
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import urlsplit
 
 from flask import current_app, render_template
 from flask_babel import gettext as _
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlalchemy import select
 
 from exams import engine, rules
@@ -23,41 +22,29 @@ from lms.accounts.services import ValidationFailed
 from lms.extensions import db
 from question_bank import qtypes
 from question_bank.models import Image, Question, QuestionVersion
-from question_bank.qtypes.choice import option_letter
-from question_bank.qtypes.fill_blank import BLANK
-from question_bank.sanitize import from_text, to_text
+from question_bank.qtypes.layout import option_columns, text_width  # noqa: F401 (re-exported)
+from question_bank.render import points_text
+from question_bank.sanitize import from_text
 
-#: The traditional printed names of the sections (the UI's type labels are translated).
-PRINTED_NAMES = {
-    "single_choice": "单项选择题",
-    "multiple_choice": "多项选择题",
-    "true_false": "判断题",
-    "fill_blank": "填空题",
-    "short_answer": "简答题",
-}
 #: Relative image URLs in the HTML resolve against this origin, which nothing ever serves.
 BASE_URL = "https://print.invalid/"
 BANK_IMAGE = re.compile(r"/qb/images/([1-9]\d{0,11})")
 TEMPLATE = "exams/print/paper.html"
 STYLESHEET = "exams/print/print.css"
-#: Widest option (in half-width characters) that still fits four, or two, to a line.
-FOUR_PER_LINE, TWO_PER_LINE = 16, 38
 
 
 @dataclass
 class PrintedQuestion:
-    """One numbered question as printed; the key fields stay empty on the paper."""
+    """One numbered question as printed; the key stays empty on the paper."""
 
     number: int
     qtype: str
     stem: Markup
-    options: list[tuple[str, Markup]] = field(default_factory=list)
-    columns: int = 1  #: options per line: 4, 2 or 1
-    answer_lines: int = 0  #: ruled lines left for a short answer
+    templates: list[str]  #: the type's print templates (answer area), first found wins
+    key_templates: list[str]  #: the type's templates of the key block
+    data: dict = field(default_factory=dict)  #: what the type's templates show
     key: str = ""
     explanation: Markup = field(default_factory=Markup)
-    reference: Markup = field(default_factory=Markup)
-    rubric: Markup = field(default_factory=Markup)
 
 
 @dataclass
@@ -82,87 +69,36 @@ class PrintedPaper:
     sections: list[PrintedSection]
 
 
-def points_text(value: Decimal) -> str:
-    """Return points as a teacher writes them: 1, 0.5, 20 (never 1.00 or 2E+1)."""
-    return f"{Decimal(value).normalize():f}"
-
-
 def section_heading(number: int, qtype: str, count: int, points: Decimal) -> str:
-    """Return e.g. 一、单项选择题（本题共20小题，每小题1分，共20分）."""
-    name = PRINTED_NAMES.get(qtype) or str(qtypes.get(qtype).label)
-    total = points_text(points * count)
-    return (
-        f"{rules.section_numeral(number)}、{name}"
-        f"（本题共{count}小题，每小题{points_text(points)}分，共{total}分）"
+    """Return e.g. 一、单项选择题（本题共20小题，每小题1分，共20分）.
+
+    The one heading of a section, wherever it is shown: exam page, result, printed paper
+    and the paper editor.
+    """
+    return _(
+        "%(numeral)s、%(type)s (%(n)d questions, %(each)s points each, %(total)s in all)",
+        numeral=rules.section_numeral(number),
+        type=str(qtypes.get(qtype).heading),
+        n=count,
+        each=points_text(points),
+        total=points_text(Decimal(points) * count),
     )
-
-
-def text_width(text: str) -> int:
-    """Return the printed width of ``text`` in half-width characters (CJK counts two)."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
-def option_columns(options: list[dict]) -> int:
-    """Return how many options fit on a line: 4 short ones, 2 medium ones, else 1."""
-    if any("<img" in o.get("html", "") for o in options):
-        return 1
-    widest = max((text_width(to_text(o.get("html", ""))) for o in options), default=0)
-    if widest <= FOUR_PER_LINE:
-        return 4
-    return 2 if widest <= TWO_PER_LINE else 1
-
-
-_TRAILING_CLOSE = re.compile(r"(?:\s*</(?:p|div)>)+\s*$")
-
-
-def append_inline(html: str, suffix: str) -> str:
-    """Put ``suffix`` at the end of the stem's last line, not on a line of its own."""
-    found = _TRAILING_CLOSE.search(html)
-    if found:
-        return html[: found.start()] + suffix + html[found.start() :]
-    return html + suffix
-
-
-def gaps(stem: str, answers: list[list[str]] | None) -> str:
-    """Replace each blank (____) by an underlined gap, filled with its answers in a key."""
-    counter = iter(range(len(BLANK.findall(stem))))
-
-    def replace(_m):
-        n = next(counter)
-        if answers is None:
-            return '<span class="gap"></span>'
-        text = " / ".join(answers[n]) if n < len(answers) else ""
-        return f'<span class="gap filled">{escape(text)}</span>'
-
-    return BLANK.sub(replace, stem)
 
 
 def printed_question(number: int, version: QuestionVersion, with_key: bool) -> PrintedQuestion:
     """Return one question as printed; the answer key only when ``with_key``."""
-    qtype, body = version.qtype, version.body
-    key = qtypes.get(qtype).key_text(body) if with_key else ""
-    stem = version.stem
-    q = PrintedQuestion(number=number, qtype=qtype, stem=Markup(""))
-    if qtype in ("single_choice", "multiple_choice", "true_false"):
-        # The answer goes in the brackets at the end of the stem, as on the bank's papers.
-        inside = f"&nbsp;{escape(key)}&nbsp;" if with_key else "&emsp;&emsp;"
-        stem = append_inline(stem, f'<span class="bracket">（{inside}）</span>')
-    if qtype in ("single_choice", "multiple_choice"):
-        options = body.get("options", [])
-        q.options = [(option_letter(i), Markup(o["html"])) for i, o in enumerate(options)]  # noqa: S704 (sanitised on save)
-        q.columns = option_columns(options)
-    elif qtype == "fill_blank":
-        stem = gaps(stem, body.get("blanks", []) if with_key else None)
-    elif qtype == "short_answer":
-        q.answer_lines = 0 if with_key else 8
-    q.stem = Markup(stem)  # noqa: S704 (the stem is sanitised HTML)
-    if with_key:
-        q.key = key
-        q.explanation = Markup(version.explanation or "")  # noqa: S704 (sanitised on save)
-        if qtype == "short_answer":
-            q.reference = Markup(body.get("reference", ""))  # noqa: S704 (sanitised on save)
-            q.rubric = Markup(body.get("rubric", ""))  # noqa: S704 (sanitised on save)
-    return q
+    qtype = qtypes.get(version.qtype)
+    view = qtype.print_view(version.stem, version.body, with_key)
+    return PrintedQuestion(
+        number=number,
+        qtype=version.qtype,
+        stem=Markup(view.stem),  # noqa: S704 (the stem is sanitised HTML)
+        templates=qtype.templates("print"),
+        key_templates=qtype.templates("print_key"),
+        data=view.data,
+        key=qtype.key_text(version.body) if with_key else "",
+        explanation=Markup(version.explanation or "") if with_key else Markup(),  # noqa: S704 (sanitised on save)
+    )
 
 
 def _question_ids(paper: Paper, seed: int | None) -> list[tuple[PaperSection, list[int]]]:

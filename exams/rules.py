@@ -99,17 +99,6 @@ def item_score(fraction: float | None, points: Decimal) -> tuple[Decimal | None,
     return score, "gradedpartial"
 
 
-def is_answered(qtype: str, response) -> bool:
-    """Tell whether a response counts as an answer (for the navigator and the monitor)."""
-    if response is None:
-        return False
-    if qtype == "true_false":
-        return isinstance(response, bool)
-    if qtype in ("multiple_choice", "fill_blank"):
-        return any(str(r).strip() for r in response) if isinstance(response, list) else False
-    return bool(str(response).strip())
-
-
 @dataclass(frozen=True)
 class Totals:
     """An attempt's result."""

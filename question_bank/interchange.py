@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 #: The question types, by key. Their bodies (QuestionData.body) are:
 #: single_choice / multiple_choice: {"options": [{"key": "1", "html": "..."}, ...],
-#:                                   "correct": ["1", ...]}   (keys are strings)
+#:                                   "correct": ["1", ...]}   (keys are opaque strings
+#:                 that identify an option across versions; formats number new ones 1, 2 …)
 #: true_false:   {"correct": true | false}
 #: fill_blank:   {"blanks": [["24", "二十四"], ["挂失"]]}  one list of accepted answers per
 #:               blank; the stem marks each blank, in order, with a run of 3+ underscores

@@ -1,54 +1,49 @@
-"""Helpers that show questions as a candidate sees them (no answer key ever leaves here)."""
+"""Template helpers that show questions and points; the types do the type-specific part."""
 
-from markupsafe import Markup, escape
+from decimal import Decimal, InvalidOperation
 
-from question_bank.qtypes.choice import option_letter
-from question_bank.qtypes.fill_blank import BLANK
-
-
-def stem_with_blanks(stem_html: str, prefix: str, interactive: bool, values=None) -> Markup:
-    """Return the (sanitised) stem with an input in place of each blank."""
-    values = list(values or [])
-    counter = iter(range(1, 1000))
-
-    def replace(_m):
-        n = next(counter)
-        value = values[n - 1] if n - 1 < len(values) else ""
-        disabled = "" if interactive else " disabled"
-        return (
-            f'<input type="text" class="blank" name="{escape(prefix)}_blank_{n}" '
-            f'value="{escape(value)}" aria-label="第{n}空" size="8"{disabled}>'
-        )
-
-    return Markup(BLANK.sub(replace, stem_html))  # noqa: S704 (the stem is sanitised HTML)
+from question_bank import qtypes
 
 
-def options_in_order(body: dict, order: list[str] | None = None) -> list[tuple[str, dict]]:
-    """Return (letter, option) pairs, in the candidate's order when one is given."""
-    options = body.get("options", [])
-    if order:
-        by_key = {o["key"]: o for o in options}
-        options = [by_key[k] for k in order if k in by_key]
-    return [(option_letter(i), o) for i, o in enumerate(options)]
+def points_text(value) -> str:
+    """Return points as a teacher writes them: 1, 0.5, 20 (never 1.00 or 2E+1); "" for None."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, float):
+        value = round(value, 2)  # points have two decimals; floats (statistics) more
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    return f"{number.normalize():f}" if number.is_finite() else str(value)
 
 
 def qtype_label(key: str) -> str:
-    """Return the translated name of a question type."""
-    from question_bank import qtypes
-
+    """Return the translated short name of a question type (for lists and filters)."""
     return str(qtypes.get(key).label)
 
 
-def key_text(version) -> str:
-    """Return a version's answer key as text (only for pages allowed to show it)."""
-    from question_bank import qtypes
+def qtype_heading(key: str) -> str:
+    """Return the translated section-heading name of a question type (单项选择题 …)."""
+    return str(qtypes.get(key).heading)
 
-    return qtypes.get(version.qtype).key_text(version.body)
+
+def key_text(version, order: list | None = None) -> str:
+    """Return a version's answer key as text, lettered in ``order`` when given (only for
+    pages allowed to show it)."""
+    return qtypes.get(version.qtype).key_text(version.body, order)
+
+
+def response_text(version, response, order: list | None = None) -> str:
+    """Return a stored response as text, lettered in the order the candidate saw."""
+    return qtypes.get(version.qtype).response_text(version.body, response, order)
 
 
 def init_app(app) -> None:
     """Register the template helpers."""
+    app.jinja_env.filters["points"] = points_text
     app.jinja_env.filters["qtype_label"] = qtype_label
+    app.jinja_env.filters["qtype_heading"] = qtype_heading
+    app.jinja_env.globals["question_type"] = qtypes.get
     app.jinja_env.globals["key_text"] = key_text
-    app.jinja_env.globals["stem_with_blanks"] = stem_with_blanks
-    app.jinja_env.globals["options_in_order"] = options_in_order
+    app.jinja_env.globals["response_text"] = response_text

@@ -168,7 +168,7 @@ def new():
     """Write a new question of the chosen type."""
     if request.method == "POST":
         return _save(None)
-    qtype = request.args.get("type", "single_choice")
+    qtype = request.args.get("type") or qtypes.default_key()
     if qtype not in qtypes.REGISTRY:
         abort(404)
     inp = services.QuestionInput(qtype=qtype, category_id=id_arg("category"), stem="", body={})

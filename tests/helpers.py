@@ -42,7 +42,7 @@ def moodle_fixtures():
     return folder
 
 
-class count_queries:  # noqa: N801 (used like a function: with count_queries() as q)
+class count_queries:
     """Count the SQL statements run inside the block (Indico's query budget), by kind."""
 
     def __init__(self):
@@ -70,4 +70,8 @@ class count_queries:  # noqa: N801 (used like a function: with count_queries() a
     @property
     def writes(self) -> list[str]:
         """Return the INSERT, UPDATE and DELETE statements."""
-        return [s for s in self.statements if s.lstrip().split()[0].upper() in {"INSERT", "UPDATE", "DELETE"}]
+        return [
+            s
+            for s in self.statements
+            if s.lstrip().split()[0].upper() in {"INSERT", "UPDATE", "DELETE"}
+        ]

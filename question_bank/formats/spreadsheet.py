@@ -143,7 +143,8 @@ def _row_to_question(get, row, index) -> QuestionData:
                 _("答案 %(v)s names options that are empty or do not exist.", v=answer or "—")
             )
         keys = {letter: o["key"] for letter, o in zip(letters, options, strict=True)}
-        body = {"options": options, "correct": sorted({keys[c] for c in wanted}, key=int)}
+        chosen = {keys[c] for c in wanted}
+        body = {"options": options, "correct": [o["key"] for o in options if o["key"] in chosen]}
     elif qtype == "true_false":
         word = answer.lower()
         if word not in TRUE_WORDS | FALSE_WORDS:

@@ -1,13 +1,27 @@
-"""Single choice 单选题 and multiple choice 多选题."""
+"""Single choice 单选题 and multiple choice 多选题.
+
+Option keys are opaque strings that identify an option across versions: editing its text
+keeps its key, removing another option never renumbers it, and a new option gets a key the
+question never used. Keys never reach a candidate's browser: the exam page shows and posts
+each option's letter in the candidate's order, and ``read_response`` maps letters back to
+keys through that order.
+"""
+
+import re
+import secrets
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
-from question_bank.qtypes.base import QuestionType
+from question_bank.qtypes.base import PrintView, QuestionType
+from question_bank.qtypes.layout import option_columns, with_answer_bracket
 from question_bank.sanitize import clean, rich, to_text
 
 MAX_OPTIONS = 10
 LETTERS = "ABCDEFGHIJ"
+#: What an option key posted back by the authoring form may look like.
+KEY_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
 def option_letter(index: int) -> str:
@@ -15,28 +29,65 @@ def option_letter(index: int) -> str:
     return LETTERS[index]
 
 
+def new_key(taken) -> str:
+    """Return an option key unlike any in ``taken`` (random, so no history is needed)."""
+    while True:
+        key = secrets.token_hex(4)
+        if key not in taken:
+            return key
+
+
+def shown_keys(body: dict, order: list | None = None) -> list[str]:
+    """Return the option keys in the order shown: ``order`` when given, else as authored."""
+    keys = [o["key"] for o in body.get("options", [])]
+    if order:
+        return [k for k in order if k in keys]
+    return keys
+
+
 class _Choice(QuestionType):
     multiple = False
+    template_folder = "choice"
+
+    @property
+    def input_type(self) -> str:
+        """Return the HTML input type of the options: radio or checkbox."""
+        return "checkbox" if self.multiple else "radio"
 
     def body_from_form(self, form) -> dict:
-        """Read option_N (rich text) and correct (option keys) from the form."""
-        options, correct = [], set(form.getlist("correct"))
+        """Read option_N (rich text), option_key_N (its key) and correct (row numbers).
+
+        A row keeps the key it was shown with; a row without one (a new option) gets a
+        fresh key. ``correct`` names rows, so it maps to the keys of the rows kept.
+        """
+        rows = set(form.getlist("correct"))
+        posted = {form.get(f"option_key_{n}", "").strip() for n in range(1, MAX_OPTIONS + 1)}
+        options, correct, taken = [], [], set()
         for n in range(1, MAX_OPTIONS + 1):
             html = rich(form.get(f"option_{n}", ""))
-            if to_text(html) or "<img" in html:
-                options.append({"key": str(n), "html": html})
-        keys = {o["key"] for o in options}
-        return {"options": options, "correct": sorted(correct & keys, key=int)}
+            if not (to_text(html) or "<img" in html):
+                continue
+            key = form.get(f"option_key_{n}", "").strip()
+            if not KEY_SHAPE.fullmatch(key) or key in taken:
+                key = new_key(taken | posted)
+            taken.add(key)
+            options.append({"key": key, "html": html})
+            if str(n) in rows:
+                correct.append(key)
+        return {"options": options, "correct": correct}
 
     def clean_body(self, body: dict) -> dict:
-        """Sanitise the options; keep only correct keys that exist."""
-        options = [
-            {"key": str(o.get("key")), "html": clean(o.get("html", ""))}
-            for o in body.get("options", [])
-        ]
-        keys = [o["key"] for o in options]
-        correct = [str(k) for k in body.get("correct", []) if str(k) in keys]
-        return {"options": options, "correct": correct}
+        """Sanitise the options; give keyless or repeated options a fresh key; keep only
+        correct keys that exist, in the options' order."""
+        options, taken = [], set()
+        for o in body.get("options", []):
+            key = str(o.get("key") or "").strip()
+            if not key or key in taken:
+                key = new_key(taken)
+            taken.add(key)
+            options.append({"key": key, "html": clean(o.get("html", ""))})
+        chosen = {str(k) for k in body.get("correct", [])}
+        return {"options": options, "correct": [o["key"] for o in options if o["key"] in chosen]}
 
     def validate(self, stem_text: str, body: dict) -> list[str]:
         """Check the number of options and of correct ones."""
@@ -55,10 +106,59 @@ class _Choice(QuestionType):
         """Return the options' HTML (shown while answering)."""
         return [o.get("html", "") for o in body.get("options", [])]
 
-    def key_text(self, body: dict) -> str:
-        """Return the correct letters, e.g. ACD."""
-        keys = [o["key"] for o in body.get("options", [])]
-        return "".join(option_letter(keys.index(k)) for k in body.get("correct", []) if k in keys)
+    def option_order(self, body: dict, shuffle: bool, rnd) -> list[str]:
+        """Freeze the option keys in the order this candidate sees them."""
+        order = [o["key"] for o in body.get("options", [])]
+        if shuffle:
+            rnd.shuffle(order)
+        return order
+
+    def _key_of(self, body: dict, letter, order: list | None) -> str:
+        """Return the key of the option shown at ``letter``; ValueError for anything else."""
+        keys = shown_keys(body, order)
+        if not isinstance(letter, str) or len(letter) != 1 or letter not in LETTERS[: len(keys)]:
+            raise ValueError("not a shown option")
+        return keys[LETTERS.index(letter)]
+
+    def _letters(self, body: dict, keys, order: list | None) -> str:
+        shown = shown_keys(body, order)
+        return "".join(option_letter(i) for i, k in enumerate(shown) if k in set(keys))
+
+    def key_text(self, body: dict, order: list | None = None) -> str:
+        """Return the correct letters as shown in ``order``, e.g. ACD."""
+        return self._letters(body, body.get("correct", []), order)
+
+    def response_text(self, body: dict, response, order: list | None = None) -> str:
+        """Return the chosen letters as the candidate saw them."""
+        if response is None:
+            return ""
+        return self._letters(body, response if isinstance(response, list) else [response], order)
+
+    def shown_options(self, body: dict, order: list | None = None, response=None) -> list[dict]:
+        """Return the options as shown: letter, html and whether the response chose it.
+
+        Nothing here is derived from the keys' values or from which options are correct.
+        """
+        by_key = {o["key"]: o for o in body.get("options", [])}
+        chosen = set(response if isinstance(response, list) else [response])
+        return [
+            {"letter": option_letter(i), "html": Markup(by_key[k]["html"]), "chosen": k in chosen}  # noqa: S704 (sanitised on save)
+            for i, k in enumerate(shown_keys(body, order))
+        ]
+
+    def print_view(self, stem: str, body: dict, with_key: bool) -> PrintView:
+        """Print the options lettered, the answer in the stem's bracket."""
+        key = self.key_text(body) if with_key else ""
+        inside = f"&nbsp;{key}&nbsp;" if with_key else "&emsp;&emsp;"
+        options = body.get("options", [])
+        return PrintView(
+            with_answer_bracket(stem, inside),
+            {
+                "options": [(option_letter(i), Markup(o["html"])) for i, o in enumerate(options)],  # noqa: S704 (sanitised on save)
+                "columns": option_columns(options),
+                "key": key,
+            },
+        )
 
     def text_parts(self, body: dict) -> list[tuple[str, str]]:
         """Return each option with its letter, and the key."""
@@ -75,13 +175,12 @@ class SingleChoice(_Choice):
 
     key = "single_choice"
     label = _l("Single choice")
+    heading = _l("Single-choice questions")
+    answer_kind = "choice"
 
-    def _read_response(self, body: dict, raw):
-        """Take one option key."""
-        keys = {o["key"] for o in body.get("options", [])}
-        if str(raw) not in keys:
-            raise ValueError("unknown option")
-        return str(raw)
+    def _read_response(self, body: dict, raw, order: list | None):
+        """Take the letter of one shown option; store its key."""
+        return self._key_of(body, raw, order)
 
     def validate(self, stem_text: str, body: dict) -> list[str]:
         """Require exactly one correct option."""
@@ -100,15 +199,18 @@ class MultipleChoice(_Choice):
 
     key = "multiple_choice"
     label = _l("Multiple choice")
+    heading = _l("Multiple-choice questions")
+    answer_kind = "choices"
     multiple = True
 
-    def _read_response(self, body: dict, raw):
-        """Take a list of option keys."""
-        keys = [o["key"] for o in body.get("options", [])]
-        chosen = {str(r) for r in (raw if isinstance(raw, list) else [raw])}
-        if not chosen <= set(keys):
-            raise ValueError("unknown option")
-        return [k for k in keys if k in chosen]
+    def _read_response(self, body: dict, raw, order: list | None):
+        """Take the letters of the shown options ticked; store their keys as authored."""
+        chosen = {self._key_of(body, r, order) for r in (raw if isinstance(raw, list) else [raw])}
+        return [o["key"] for o in body.get("options", []) if o["key"] in chosen]
+
+    def is_answered(self, response) -> bool:
+        """Answered when at least one option is ticked."""
+        return isinstance(response, list) and any(str(r).strip() for r in response)
 
     def validate(self, stem_text: str, body: dict) -> list[str]:
         """Require at least two correct options."""
@@ -118,8 +220,12 @@ class MultipleChoice(_Choice):
         return problems
 
     def grade(self, body: dict, response, *, partial: bool = False) -> float:
-        """All or nothing; with ``partial``, 少选得一半分，错选不得分."""
-        chosen = {str(r) for r in (response or [])}
+        """All or nothing; with ``partial``, 少选得一半分，错选不得分.
+
+        Chosen keys that the graded version no longer has (a removed option) are ignored.
+        """
+        keys = {o["key"] for o in body.get("options", [])}
+        chosen = {str(r) for r in (response or [])} & keys
         correct = set(body["correct"])
         if chosen == correct:
             return 1.0

@@ -4,8 +4,9 @@ import re
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 
-from question_bank.qtypes.base import QuestionType, normalise_answer
+from question_bank.qtypes.base import PrintView, QuestionType, normalise_answer
 
 #: A blank in the stem: a run of three or more underscores (full-width ＿ too).
 BLANK = re.compile(r"[_＿]{3,}")
@@ -19,13 +20,47 @@ def count_blanks(stem_text: str) -> int:
     return len(BLANK.findall(stem_text or ""))
 
 
+def stem_with_blanks(stem_html: str, prefix: str, interactive: bool, values=None) -> Markup:
+    """Return the (sanitised) stem with an input in place of each blank."""
+    values = list(values or [])
+    counter = iter(range(1, 1000))
+
+    def replace(_m):
+        n = next(counter)
+        value = values[n - 1] if n - 1 < len(values) else ""
+        disabled = "" if interactive else " disabled"
+        return (
+            f'<input type="text" class="blank" name="{escape(prefix)}_blank_{n}" '
+            f'value="{escape(value)}" aria-label="第{n}空" size="8"{disabled}>'
+        )
+
+    return Markup(BLANK.sub(replace, stem_html))  # noqa: S704 (the stem is sanitised HTML)
+
+
+def gaps(stem: str, answers: list[list[str]] | None) -> str:
+    """Replace each blank (____) by an underlined gap, filled with its answers in a key."""
+    counter = iter(range(len(BLANK.findall(stem))))
+
+    def replace(_m):
+        n = next(counter)
+        if answers is None:
+            return '<span class="gap"></span>'
+        text = " / ".join(answers[n]) if n < len(answers) else ""
+        return f'<span class="gap filled">{escape(text)}</span>'
+
+    return BLANK.sub(replace, stem)
+
+
 class FillBlank(QuestionType):
     """Each blank accepts any of its answers, compared without width, case or spaces."""
 
     key = "fill_blank"
     label = _l("Fill in the blank")
+    heading = _l("Fill-in-the-blank questions")
+    answer_kind = "texts"
+    stem_help = _l("Mark each blank with ____ (three or more underscores).")
 
-    def _read_response(self, body: dict, raw):
+    def _read_response(self, body: dict, raw, order: list | None):
         """Take one short text per blank."""
         values = raw if isinstance(raw, list) else [raw]
         if len(values) > MAX_BLANKS or not all(isinstance(v, str | None) for v in values):
@@ -82,6 +117,10 @@ class FillBlank(QuestionType):
                 )
         return problems
 
+    def is_answered(self, response) -> bool:
+        """Answered when any blank is filled."""
+        return isinstance(response, list) and any(str(r).strip() for r in response)
+
     def grade(self, body: dict, response, *, partial: bool = False) -> float:
         """Score the share of blanks answered correctly."""
         blanks = body["blanks"]
@@ -94,9 +133,22 @@ class FillBlank(QuestionType):
         )
         return right / len(blanks) if blanks else 0.0
 
-    def key_text(self, body: dict) -> str:
+    def key_text(self, body: dict, order: list | None = None) -> str:
         """Return the answers, blanks separated by ；, alternatives by |."""
         return "；".join("|".join(b) for b in body.get("blanks", []))
+
+    def response_text(self, body: dict, response, order: list | None = None) -> str:
+        """Return what was typed in each blank, separated by ；."""
+        return "；".join(str(r) for r in response) if isinstance(response, list) else ""
+
+    def exam_stem(self, stem: str, prefix: str, interactive: bool, response=None) -> Markup:
+        """Show an input in place of each blank, filled with the saved answers."""
+        return stem_with_blanks(stem, prefix, interactive, response)
+
+    def print_view(self, stem: str, body: dict, with_key: bool) -> PrintView:
+        """Print each blank as a gap, filled with its answers in the key."""
+        key = self.key_text(body) if with_key else ""
+        return PrintView(gaps(stem, body.get("blanks", []) if with_key else None), {"key": key})
 
     def text_parts(self, body: dict) -> list[tuple[str, str]]:
         """Return each blank's accepted answers."""

@@ -2,8 +2,9 @@
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
-from question_bank.qtypes.base import QuestionType
+from question_bank.qtypes.base import PrintView, QuestionType
 from question_bank.sanitize import clean, rich, to_text
 
 
@@ -12,9 +13,10 @@ class ShortAnswer(QuestionType):
 
     key = "short_answer"
     label = _l("Short answer")
+    heading = _l("Short-answer questions")
     manual = True
 
-    def _read_response(self, body: dict, raw):
+    def _read_response(self, body: dict, raw, order: list | None):
         """Take plain text (kept as typed; shown escaped)."""
         if not isinstance(raw, str):
             raise ValueError("not text")
@@ -51,9 +53,21 @@ class ShortAnswer(QuestionType):
         """Return the reference answer (shown in the review); the rubric stays with staff."""
         return [body.get("reference", "")]
 
-    def key_text(self, body: dict) -> str:
+    def key_text(self, body: dict, order: list | None = None) -> str:
         """Return the reference answer as text."""
         return to_text(body.get("reference", ""))
+
+    def print_view(self, stem: str, body: dict, with_key: bool) -> PrintView:
+        """Leave ruled lines on the paper; print the reference answer and rubric in the key."""
+        if not with_key:
+            return PrintView(stem, {"answer_lines": 8})
+        return PrintView(
+            stem,
+            {
+                "reference": Markup(body.get("reference", "")),  # noqa: S704 (sanitised on save)
+                "rubric": Markup(body.get("rubric", "")),  # noqa: S704 (sanitised on save)
+            },
+        )
 
     def text_parts(self, body: dict) -> list[tuple[str, str]]:
         """Return the reference answer and the rubric."""

@@ -117,8 +117,15 @@ def test_time_up_submits_the_saved_answers(page: Page, live_server, live_app):
 
 
 def test_text_typed_two_seconds_before_time_up_is_kept(page: Page, live_server, live_app):
-    from exams.models import Attempt, Candidate, Paper, PaperSection, SectionQuestion, Sitting
-    from exams.models import SittingKind
+    from exams.models import (
+        Attempt,
+        Candidate,
+        Paper,
+        PaperSection,
+        SectionQuestion,
+        Sitting,
+        SittingKind,
+    )
     from lms.accounts.models import User
     from lms.extensions import db
     from lms.timeutil import utcnow

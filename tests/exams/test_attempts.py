@@ -24,6 +24,15 @@ def start(client, sitting) -> Attempt:
     return db.session.get(Attempt, attempt_id)
 
 
+def letters(item, answer):
+    """Return an answer as the exam page posts it: option keys become the letters shown."""
+    if item.option_order is None or answer is None:
+        return answer
+    if isinstance(answer, list):
+        return [letters(item, a) for a in answer]
+    return "ABCDEFGHIJ"[item.option_order.index(answer)]
+
+
 def answers_for(attempt: Attempt) -> dict:
     """Return a full set of right answers keyed by item id (short answer in prose)."""
     right = {
@@ -33,7 +42,7 @@ def answers_for(attempt: Attempt) -> dict:
         "fill_blank": ["４８"],
         "short_answer": "首问负责：谁接待谁负责。",
     }
-    return {str(i.id): right[i.version.qtype] for i in attempt.items}
+    return {str(i.id): letters(i, right[i.version.qtype]) for i in attempt.items}
 
 
 def save(client, attempt, seq, answers=None, flags=None):
@@ -70,7 +79,8 @@ def test_save_resume_flag_and_submit_once(agent_client, sitting):
     assert resp.status_code == 200 and resp.get_json()["ok"] is True
     # Reloading (or another computer) shows every saved answer and the flag.
     page = text(agent_client.get(f"/exam/attempts/{attempt.id}"))
-    assert 'value="2"\n        checked' in page or re.search(r'value="2"\s+checked', page)
+    shown = letters(attempt.items[0], "2")
+    assert re.search(rf'value="{shown}"\s+checked', page)
     assert "首问负责：谁接待谁负责。" in page and 'class="nav-item answered flagged"' in page
     resp = agent_client.submit(f"/exam/attempts/{attempt.id}/submit")
     assert resp.status_code == 302 and resp.location.endswith("/result")
@@ -101,8 +111,8 @@ def test_save_resume_flag_and_submit_once(agent_client, sitting):
 def test_stale_and_replayed_saves_are_refused_without_harm(agent_client, sitting):
     attempt = start(agent_client, sitting)
     item = str(attempt.items[0].id)
-    assert save(agent_client, attempt, 1, {item: "2"}).status_code == 200
-    resp = save(agent_client, attempt, 1, {item: "1"})  # replayed
+    assert save(agent_client, attempt, 1, {item: letters(attempt.items[0], "2")}).status_code == 200
+    resp = save(agent_client, attempt, 1, {item: letters(attempt.items[0], "1")})  # replayed
     assert resp.status_code == 409 and resp.get_json()["reason"] == "stale"
     assert (
         zh(
@@ -124,6 +134,10 @@ def test_stale_and_replayed_saves_are_refused_without_harm(agent_client, sitting
         {"seq": 1, "answers": {"999999": "1"}},
         {"seq": 1, "answers": {"FIRST": "9"}},
         {"seq": 1, "answers": {"FIRST": ["1"]}},
+        # An option key (what the page posted before letters) or a letter not shown.
+        {"seq": 1, "answers": {"FIRST": "2"}},
+        {"seq": 1, "answers": {"FIRST": "D"}},
+        {"seq": 1, "answers": {"FIRST": "a"}},
     ],
 )
 def test_malformed_saves_are_refused_and_change_nothing(agent_client, sitting, body):
@@ -150,13 +164,13 @@ def test_save_without_csrf_is_refused(agent_client, sitting):
 def test_saves_after_the_deadline_are_refused_and_the_attempt_finalised(agent_client, sitting):
     attempt = start(agent_client, sitting)
     item = str(attempt.items[0].id)
-    assert save(agent_client, attempt, 1, {item: "2"}).status_code == 200
+    assert save(agent_client, attempt, 1, {item: letters(attempt.items[0], "2")}).status_code == 200
     attempt.deadline_at = utcnow() - timedelta(seconds=10)  # within the grace: accepted
     db.session.commit()
-    assert save(agent_client, attempt, 2, {item: "2"}).status_code == 200
+    assert save(agent_client, attempt, 2, {item: letters(attempt.items[0], "2")}).status_code == 200
     attempt.deadline_at = utcnow() - timedelta(minutes=5)
     db.session.commit()
-    resp = save(agent_client, attempt, 3, {item: "1"})
+    resp = save(agent_client, attempt, 3, {item: letters(attempt.items[0], "1")})
     assert resp.status_code == 409 and resp.get_json()["reason"] == "time_over"
     db.session.refresh(attempt)
     assert attempt.state == AttemptState.FINISHED and attempt.finish_reason == "timeout"
@@ -167,7 +181,7 @@ def test_overdue_attempts_finalise_on_access_and_by_command(
     app, agent_client, sitting, runner, other_agent, login
 ):
     attempt = start(agent_client, sitting)
-    save(agent_client, attempt, 1, {str(attempt.items[0].id): "2"})
+    save(agent_client, attempt, 1, {str(attempt.items[0].id): letters(attempt.items[0], "2")})
     attempt.deadline_at = utcnow() - timedelta(minutes=5)
     db.session.commit()
     resp = agent_client.get(f"/exam/attempts/{attempt.id}")

@@ -162,7 +162,7 @@ def printable(app, trainer, bank_image):
         (5, "short_answer", 2, Decimal("10"), "五、简答题（本题共2小题，每小题10分，共20分）"),
     ],
 )
-def test_section_heading_reads_as_on_the_bank_papers(number, qtype, count, points, heading):
+def test_section_heading_reads_as_on_the_bank_papers(app, number, qtype, count, points, heading):
     assert printing.section_heading(number, qtype, count, points) == heading
 
 
@@ -341,3 +341,44 @@ def test_trainer_gets_the_paper_and_its_key_as_pdf(trainer_client, printable, tm
             text=True,
         ).stdout
         assert len(listing.strip().splitlines()) == 3  # two header lines and our one image
+
+
+@pytest.mark.parametrize(
+    ("stem", "printed"),
+    [
+        ("<p>挂失应先（ ）。</p>", '<p>挂失应先<span class="bracket">（X）</span>。</p>'),
+        ("<p>挂失应先（　　）。</p>", '<p>挂失应先<span class="bracket">（X）</span>。</p>'),
+        ("<p>挂失应先（）。</p>", '<p>挂失应先<span class="bracket">（X）</span>。</p>'),
+        ("<p>挂失应先(&nbsp;)。</p>", '<p>挂失应先<span class="bracket">（X）</span>。</p>'),
+        ("<p>挂失应先：</p>", '<p>挂失应先：<span class="bracket">（X）</span></p>'),
+        ("<p>（注）挂失应先（ ）</p>", '<p>（注）挂失应先<span class="bracket">（X）</span></p>'),
+        ("<p>调用f()时</p>", '<p>调用f()时<span class="bracket">（X）</span></p>'),
+    ],
+)
+def test_answer_bracket_goes_in_the_stems_own_bracket(stem, printed):
+    from question_bank.qtypes.layout import with_answer_bracket
+
+    assert with_answer_bracket(stem, "X") == printed
+
+
+def test_printed_paper_has_one_answer_bracket_per_choice_question(app, trainer):
+    cat = categories.ensure_path(["业务知识"])
+    body = {
+        "options": [{"key": "1", "html": "直接办理"}, {"key": "2", "html": "核实身份"}],
+        "correct": ["2"],
+    }
+    q = _question(trainer, cat, "single_choice", "<p>挂失信用卡首先应（ ）。</p>", body)
+    tf = _question(trainer, cat, "true_false", "<p>可以索要密码。（　　）</p>", {"correct": False})
+    paper = Paper(title="括号", time_limit_minutes=10, pass_mark=Decimal(1))
+    for n, (qtype, question) in enumerate((("single_choice", q), ("true_false", tf)), start=1):
+        section = PaperSection(position=n, qtype=qtype, points_per_question=Decimal(1))
+        section.items = [SectionQuestion(question_id=question.id, position=1)]
+        paper.sections.append(section)
+    db.session.add(paper)
+    db.session.commit()
+    html = printing.paper_html(paper, with_key=False)
+    assert html.count('class="bracket"') == 2 and "（ ）" not in html and "（　　）" not in html
+    assert '挂失信用卡首先应<span class="bracket">（&emsp;&emsp;）</span>。' in html
+    key = printing.paper_html(paper, with_key=True)
+    assert '挂失信用卡首先应<span class="bracket">（&nbsp;B&nbsp;）</span>。' in key
+    assert key.count('class="bracket"') == 2

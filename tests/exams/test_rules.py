@@ -132,24 +132,5 @@ def test_counted_attempt(rule, attempts, expected):
     assert rules.counted_attempt(rule, attempts) == expected
 
 
-@pytest.mark.parametrize(
-    ("qtype", "response", "expected"),
-    [
-        ("single_choice", "2", True),
-        ("single_choice", None, False),
-        ("multiple_choice", [], False),
-        ("multiple_choice", ["1"], True),
-        ("true_false", False, True),
-        ("true_false", None, False),
-        ("fill_blank", ["", " "], False),
-        ("fill_blank", ["48"], True),
-        ("short_answer", "  ", False),
-        ("short_answer", "答", True),
-    ],
-)
-def test_is_answered(qtype, response, expected):
-    assert rules.is_answered(qtype, response) is expected
-
-
 def test_section_numerals():
     assert [rules.section_numeral(i) for i in (1, 2, 5, 10, 11)] == ["一", "二", "五", "十", "11"]

@@ -34,7 +34,7 @@ from lms.extensions import db
 from lms.people.models import AgentStatus
 from question_bank.models import Category
 from question_bank.services import QuestionInput, create_question, update_question
-from tests.exams.test_attempts import answers_for, save, start
+from tests.exams.test_attempts import answers_for, letters, save, start
 from tests.helpers import count
 from tests.helpers import text as body
 
@@ -110,7 +110,7 @@ def submit_exam(client, sitting, **by_type) -> Attempt:
     answers = answers_for(attempt)
     for item in attempt.items:
         if item.version.qtype in by_type:
-            answers[str(item.id)] = by_type[item.version.qtype]
+            answers[str(item.id)] = letters(item, by_type[item.version.qtype])
     assert save(client, attempt, 1, answers).status_code == 200
     assert client.submit(f"/exam/attempts/{attempt.id}/submit").status_code == 302
     db.session.refresh(attempt)

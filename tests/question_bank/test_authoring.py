@@ -10,6 +10,7 @@ from sqlalchemy import select
 from lms.accounts.models import Role
 from lms.audit.models import AuditEvent
 from lms.extensions import db
+from question_bank import qtypes
 from question_bank.models import Image, Question, QuestionStatus, QuestionVersion
 from tests.helpers import count, text, zh
 
@@ -70,8 +71,12 @@ def test_bodies_are_stored_as_the_schema_says(trainer_client, category):
     trainer_client.submit("/qb/new", form("multiple_choice", category))
     trainer_client.submit("/qb/new", form("fill_blank", category))
     bodies = {v.qtype: v.body for v in db.session.scalars(select(QuestionVersion))}
-    assert bodies["multiple_choice"]["correct"] == ["1", "2"]
-    assert [o["html"] for o in bodies["multiple_choice"]["options"]] == ["密码", "CVV2", "网点地址"]
+    options = bodies["multiple_choice"]["options"]
+    assert [o["html"] for o in options] == ["密码", "CVV2", "网点地址"]
+    # New options get opaque keys of their own; "correct" names the rows ticked.
+    keys = [o["key"] for o in options]
+    assert len(set(keys)) == 3 and all(isinstance(k, str) and k for k in keys)
+    assert bodies["multiple_choice"]["correct"] == keys[:2]
     assert bodies["fill_blank"] == {"blanks": [["48", "四十八"]]}
 
 
@@ -342,3 +347,76 @@ def test_agents_and_hr_reach_no_authoring_page(client, make_user, login, make_qu
         assert client.submit(url, {"status": "retired"}).status_code == 403, url
     db.session.refresh(q)
     assert q.status == QuestionStatus.PUBLISHED
+
+
+def edit_form(client, question_id: int) -> dict:
+    """Return what the edit page's form posts as it stands (option rows with their keys)."""
+    page = text(client.get(f"/qb/{question_id}/edit"))
+    data = dict(
+        re.findall(r'<input type="hidden" name="(option_key_\d+|revision)" value="([^"]*)"', page)
+    )
+    for name, value in re.findall(
+        r'<textarea class="rich" id="f-[^"]+" name="([^"]+)"[^>]*>([^<]*)</textarea>', page
+    ):
+        data[name] = value
+    data["correct"] = re.findall(r'name="correct" value="(\d+)" checked', page)
+    return data
+
+
+def keys_of(version) -> list[str]:
+    """Return a version's option keys in order."""
+    return [o["key"] for o in version.body["options"]]
+
+
+def test_option_keys_survive_removing_an_option_and_editing(trainer_client, category):
+    new = form(
+        "single_choice",
+        category,
+        option_1="直接挂失",
+        option_2="转接主管",
+        option_3="核实身份",
+        option_4="询问消费",
+        correct="3",
+        action="publish",
+    )
+    assert trainer_client.submit("/qb/new?type=single_choice", new).status_code == 302
+    q = db.session.scalar(select(Question))
+    first = q.current
+    k1, k2, k3, k4 = keys_of(first)
+    assert first.body["correct"] == [k3]
+    # Remove option B: its row is posted empty; the others keep their keys.
+    data = {**form("single_choice", category), **edit_form(trainer_client, q.id)}
+    assert [data[f"option_key_{n}"] for n in range(1, 5)] == [k1, k2, k3, k4]
+    data["option_2"] = ""
+    assert trainer_client.submit(f"/qb/{q.id}/edit", data).status_code == 302
+    db.session.refresh(q)
+    second = q.current
+    assert keys_of(second) == [k1, k3, k4] and second.body["correct"] == [k3]
+    # Fix the stem and add an option: keys stay, the new option's key is new.
+    data = {**form("single_choice", category), **edit_form(trainer_client, q.id)}
+    data["stem"] = "客户来电挂失信用卡，应首先："
+    data["option_4"] = "登记来电"
+    assert trainer_client.submit(f"/qb/{q.id}/edit", data).status_code == 302
+    db.session.refresh(q)
+    third = q.current
+    assert [v.number for v in q.versions] == [1, 2, 3]
+    assert keys_of(third)[:3] == [k1, k3, k4] and third.body["correct"] == [k3]
+    assert keys_of(third)[3] not in {k1, k2, k3, k4}
+    assert [o["html"] for o in third.body["options"]][:3] == ["直接挂失", "核实身份", "询问消费"]
+    # An answer given on version 1 grades right against version 3 (a regrade's view).
+    single = qtypes.get("single_choice")
+    assert single.grade(third.body, k3) == 1.0
+    assert single.grade(third.body, k2) == 0.0
+
+
+def test_tampered_option_keys_are_replaced(trainer_client, category):
+    data = form(
+        "multiple_choice",
+        category,
+        option_key_1="same",
+        option_key_2="same",
+        option_key_3="<script>",
+    )
+    assert trainer_client.submit("/qb/new?type=multiple_choice", data).status_code == 302
+    keys = keys_of(db.session.scalar(select(Question)).current)
+    assert keys[0] == "same" and len(set(keys)) == 3 and "<script>" not in keys

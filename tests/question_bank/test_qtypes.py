@@ -73,18 +73,24 @@ def test_validate(english, qtype, stem, body, expected):
     assert qtypes.get(qtype).validate(stem, body) == expected
 
 
+MC = {"options": [{"key": k, "html": k} for k in ("1", "2", "3")], "correct": ["1", "3"]}
+
+
 @pytest.mark.parametrize(
     ("qtype", "body", "response", "partial", "expected"),
     [
         ("single_choice", {"correct": ["2"]}, "2", False, 1.0),
         ("single_choice", {"correct": ["2"]}, "3", False, 0.0),
         ("single_choice", {"correct": ["2"]}, None, False, 0.0),
-        ("multiple_choice", {"correct": ["1", "3"]}, ["3", "1"], False, 1.0),
-        ("multiple_choice", {"correct": ["1", "3"]}, ["1"], False, 0.0),
-        ("multiple_choice", {"correct": ["1", "3"]}, ["1"], True, 0.5),  # 少选得一半分
-        ("multiple_choice", {"correct": ["1", "3"]}, ["1", "2"], True, 0.0),  # 错选不得分
-        ("multiple_choice", {"correct": ["1", "3"]}, ["1", "2", "3"], True, 0.0),
-        ("multiple_choice", {"correct": ["1", "3"]}, [], True, 0.0),
+        ("multiple_choice", MC, ["3", "1"], False, 1.0),
+        ("multiple_choice", MC, ["1"], False, 0.0),
+        ("multiple_choice", MC, ["1"], True, 0.5),  # 少选得一半分
+        ("multiple_choice", MC, ["1", "2"], True, 0.0),  # 错选不得分
+        ("multiple_choice", MC, ["1", "2", "3"], True, 0.0),
+        ("multiple_choice", MC, [], True, 0.0),
+        # A chosen option that the graded version no longer has is ignored.
+        ("multiple_choice", MC, ["1", "3", "gone"], False, 1.0),
+        ("multiple_choice", MC, ["1", "gone"], True, 0.5),
         ("true_false", {"correct": False}, False, False, 1.0),
         ("true_false", {"correct": False}, True, False, 0.0),
         ("true_false", {"correct": False}, None, False, 0.0),
@@ -131,3 +137,22 @@ def test_short_answer_needs_a_reference_only_to_be_published(english):
         "A short-answer question needs a reference answer for the graders."
     ]
     assert qtype.publish_problems({"reference": "<p>要点</p>", "rubric": ""}) == []
+
+
+@pytest.mark.parametrize(
+    ("qtype", "response", "expected"),
+    [
+        ("single_choice", "2", True),
+        ("single_choice", None, False),
+        ("multiple_choice", [], False),
+        ("multiple_choice", ["1"], True),
+        ("true_false", False, True),
+        ("true_false", None, False),
+        ("fill_blank", ["", " "], False),
+        ("fill_blank", ["48"], True),
+        ("short_answer", "  ", False),
+        ("short_answer", "答", True),
+    ],
+)
+def test_is_answered(qtype, response, expected):
+    assert qtypes.get(qtype).is_answered(response) is expected

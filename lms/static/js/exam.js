@@ -24,22 +24,25 @@
   const msg = root.dataset;
   const endsAt = performance.now() + Number(root.dataset.msLeft);
 
-  const answerOf = (item) => {
-    const id = item.dataset.item;
-    const qtype = item.dataset.qtype;
-    const name = `q${id}`;
-    if (qtype === "single_choice" || qtype === "true_false") {
+  // How to read an answer: each question type declares its kind on the question
+  // (data-answer), so this script knows no type by name.
+  const readers = {
+    choice: (item, name) => {
       const checked = item.querySelector(`input[name="${name}"]:checked`);
       return checked ? checked.value : null;
-    }
-    if (qtype === "multiple_choice") {
-      return [...item.querySelectorAll(`input[name="${name}"]:checked`)].map((b) => b.value);
-    }
-    if (qtype === "fill_blank") {
-      return [...item.querySelectorAll("input.blank")].map((b) => b.value);
-    }
-    const text = item.querySelector("textarea");
-    return text ? text.value : null;
+    },
+    choices: (item, name) => [...item.querySelectorAll(`input[name="${name}"]:checked`)].map((b) => b.value),
+    texts: (item, name) => [...item.querySelectorAll(`[name^="${name}_"]`)].map((b) => b.value),
+    text: (item, name) => {
+      const field = item.querySelector(`[name="${name}"]`);
+      return field ? field.value : null;
+    },
+  };
+
+  const answerOf = (item) => {
+    const question = item.querySelector("[data-answer]");
+    const read = readers[question ? question.dataset.answer : "text"] || readers.text;
+    return read(item, `q${item.dataset.item}`);
   };
 
   // What the server holds, as this page last saw it (the page was rendered from it).
