@@ -1,5 +1,6 @@
 """Trainers' and HR's exam pages: papers, sittings, the live monitor, results, grading."""
 
+import functools
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -25,7 +26,7 @@ from exams.models import (
     SittingKind,
 )
 from lms import audit
-from lms.accounts.access import blueprint_roles, roles_required
+from lms.accounts.access import blueprint_roles, roles_required, signed_in
 from lms.accounts.models import Role
 from lms.accounts.services import ValidationFailed
 from lms.extensions import db
@@ -36,6 +37,22 @@ from question_bank import categories, qtypes
 bp = Blueprint("exams", __name__, url_prefix="/exams")
 blueprint_roles(bp, Role.TRAINER, Role.ADMIN)
 STAFF_READ = (Role.TRAINER, Role.HR, Role.ADMIN)
+
+
+def staff_only(view):
+    """Let trainers, HR and admins reach ``view``; for anyone else it does not exist (404).
+
+    For pages about one candidate's attempt (and the monitor's data), where a 403 would
+    tell an agent that the attempt they guessed exists.
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.has_role(*STAFF_READ):
+            abort(404)
+        return view(*args, **kwargs)
+
+    return signed_in(wrapper)
 
 
 def local_datetime(value: str | None) -> datetime | None:

@@ -811,7 +811,7 @@ def test_results_xlsx_has_a_row_per_candidate(trainer_client, sitting, graded):
     )
     assert f"results-{sitting.id}.xlsx" in resp.headers["Content-Disposition"]
     rows = list(load_workbook(io.BytesIO(resp.data)).active.iter_rows(values_only=True))
-    assert len(rows) == 2  # the header and 张三 (李四 has not finished)
+    assert len(rows) == 3  # the header, 张三, and 李四 (who has not started)
     row = rows[1]
     assert row[:2] == ("a1", "张三")
     assert (row[4], row[5], row[6]) == (1, 11, 12)
