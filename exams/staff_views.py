@@ -278,42 +278,6 @@ def sitting_new():
     ), (422 if error else 200)
 
 
-def monitor_rows(sitting: Sitting):
-    """Return one row per candidate: their latest attempt and its state."""
-    latest: dict[int, Attempt] = {}
-    for a in db.session.scalars(
-        select(Attempt).where(Attempt.sitting_id == sitting.id).order_by(Attempt.number)
-    ):
-        latest[a.user_id] = a
-    now = utcnow()
-    rows = []
-    for c in sorted(sitting.candidates, key=lambda c: c.user.username):
-        a = latest.get(c.user_id)
-        if a is None:
-            state, left = "not_started", None
-        elif a.state == AttemptState.IN_PROGRESS:
-            state, left = "in_progress", rules.seconds_left(now, a.deadline_at)
-        else:
-            state, left = "finished", None
-        rows.append({"candidate": c, "attempt": a, "state": state, "left": left})
-    return rows
-
-
-@bp.route("/sittings/<id:sitting_id>", methods=["GET"])
-@roles_required(*STAFF_READ)
-def sitting(sitting_id: int):
-    """The live monitor of a sitting."""
-    sitting = db.session.get(Sitting, sitting_id) or abort(404)
-    rows = monitor_rows(sitting)
-    summary = {
-        k: sum(1 for r in rows if r["state"] == k)
-        for k in ("not_started", "in_progress", "finished")
-    }
-    return render_template(
-        "exams/sitting.html", sitting=sitting, rows=rows, summary=summary, now=utcnow()
-    )
-
-
 @bp.post("/sittings/<id:sitting_id>/candidates/<id:candidate_id>")
 def candidate_override(sitting_id: int, candidate_id: int):
     """Give one candidate extra time or another window."""

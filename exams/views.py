@@ -6,6 +6,7 @@ def register(app) -> None:
     from exams import (  # noqa: F401
         answer_sheet_views,
         candidate_views,
+        monitor_views,
         print_views,
         results_views,
         staff_views,

@@ -354,3 +354,134 @@ def test_answer_sheet_is_for_staff_only(
     assert hr_client.get(url).status_code == 200
     assert staff(Role.ADMIN, "root1", "管理员").get(url).status_code == 200
     assert trainer_client.get("/exams/attempts/999999").status_code == 404
+
+
+# --- 11. the live monitor -------------------------------------------------------------------
+
+
+def test_monitor_json_gives_each_candidates_status_time_saved_and_score(
+    trainer_client, sitting, graded, other_client, make_user
+):
+    third = make_user(Role.AGENT, username="a3", full_name="王五")
+    add_candidate(sitting, third)
+    current = start(other_client, sitting)
+    assert save(other_client, current, 1, answers_for(current)).status_code == 200
+
+    data = monitor_json(trainer_client, sitting)
+    rows = by_username(data, sitting)
+    assert {u: r["status"] for u, r in rows.items()} == {
+        "a1": "finished",
+        "a2": "in_progress",
+        "a3": "not_started",
+    }
+    assert rows["a2"]["label"] == zh("In progress") and rows["a3"]["label"] == zh("Not started")
+    assert 29 * 60 <= rows["a2"]["seconds_left"] <= 30 * 60
+    assert re.fullmatch(r"\d\d:\d\d:\d\d", rows["a2"]["last_saved"])
+    assert rows["a1"]["seconds_left"] is None and rows["a3"]["seconds_left"] is None
+    assert rows["a3"]["last_saved"] == "" and rows["a3"]["sheet_url"] is None
+    assert rows["a1"]["score"] == "11" and rows["a2"]["score"] == ""
+    assert rows["a1"]["sheet_url"] == f"/exams/attempts/{graded.id}"
+    assert rows["a2"]["sheet_url"] == f"/exams/attempts/{current.id}"
+    assert {k: v["n"] for k, v in data["summary"].items()} == {
+        "not_started": 1,
+        "in_progress": 1,
+        "finished": 1,
+        "absent": 0,
+    }
+    assert data["summary"]["finished"]["text"] == zh("Finished: %(n)d", n=1)
+    assert data["summary"]["absent"]["text"] == zh("Absent: %(n)d", n=0)
+
+
+def test_monitor_shows_a_score_being_graded(trainer_client, sitting, agent_client):
+    submit_exam(agent_client, sitting)
+    rows = by_username(monitor_json(trainer_client, sitting), sitting)
+    assert rows["a1"]["score"] == zh("being graded")
+
+
+def test_monitor_counts_an_attempt_past_its_deadline_as_finished(
+    trainer_client, sitting, other_client
+):
+    attempt = start(other_client, sitting)
+    attempt.deadline_at = utcnow() - timedelta(minutes=1)  # the candidate closed the tab
+    db.session.commit()
+    rows = by_username(monitor_json(trainer_client, sitting), sitting)
+    assert rows["a2"]["status"] == "timed_out" and rows["a2"]["seconds_left"] is None
+    page = text(trainer_client.get(f"/exams/sittings/{sitting.id}"))
+    assert (
+        f'<tr class="state-timed_out" data-candidate="{candidate(sitting, attempt.user).id}"'
+        in (page)
+    )
+    summary = monitor_json(trainer_client, sitting)["summary"]
+    assert (summary["in_progress"]["n"], summary["finished"]["n"]) == (0, 1)
+
+
+def test_monitor_counts_the_absent(trainer_client, sitting, agent):
+    cand = candidate(sitting, agent)
+    cand.opens_at = utcnow() - timedelta(hours=3)
+    cand.closes_at = utcnow() - timedelta(hours=2)
+    db.session.commit()
+    data = monitor_json(trainer_client, sitting)
+    assert by_username(data, sitting)["a1"]["status"] == "absent"
+    assert data["summary"]["absent"]["n"] == 1 and data["summary"]["not_started"]["n"] == 1
+
+
+def test_monitor_page_updates_in_place_and_never_reloads(trainer_client, sitting, agent_client):
+    start(agent_client, sitting)
+    page = text(trainer_client.get(f"/exams/sittings/{sitting.id}"))
+    assert "data-refresh" not in page and 'http-equiv="refresh"' not in page
+    assert f'data-poll-url="/exams/sittings/{sitting.id}/monitor.json"' in page
+    assert "js/monitor.js" in page
+    # The cells the script rewrites hold no form field: typed extra time is never touched.
+    cells = re.findall(r'<td data-field="(\w+)"[^>]*>(.*?)</td>', page, re.S)
+    assert {f for f, _ in cells} == {"status", "left", "saved", "score", "sheet"}
+    assert not any("<input" in html for _, html in cells)
+    for key in ("not_started", "in_progress", "finished", "absent"):
+        assert f'data-summary="{key}"' in page
+    scripts = (ROOT / "lms/static/js/app.js").read_text() + (
+        ROOT / "lms/static/js/monitor.js"
+    ).read_text()
+    assert "location.reload" not in scripts.replace(
+        "window.location.reload();\n          return;",
+        "",  # the job page's, when a job ends
+    )
+    assert "data-refresh" not in scripts and "dataset.refresh" not in scripts
+
+
+def test_monitor_state_column_reads_attempt_status(trainer_client, sitting):
+    page = text(trainer_client.get(f"/exams/sittings/{sitting.id}"))
+    assert '<th scope="col">作答状态</th>' in page and "账户状态" not in page
+    trainer_client.submit("/language", {"lang": "en", "next": "/"})
+    page = text(trainer_client.get(f"/exams/sittings/{sitting.id}"))
+    assert '<th scope="col">Attempt status</th>' in page
+
+
+def test_monitor_json_is_404_for_agents_and_unknown_sittings(
+    agent_client, hr_client, trainer_client, sitting
+):
+    assert agent_client.get(f"/exams/sittings/{sitting.id}/monitor.json").status_code == 404
+    assert hr_client.get(f"/exams/sittings/{sitting.id}/monitor.json").status_code == 200
+    assert trainer_client.get("/exams/sittings/999999/monitor.json").status_code == 404
+
+
+def test_monitor_json_runs_a_fixed_number_of_queries(
+    app, trainer_client, sitting, agent_client, other_client, make_user, login
+):
+    url = f"/exams/sittings/{sitting.id}/monitor.json"
+    submit_exam(agent_client, sitting)
+    start(other_client, sitting)
+    with statements() as few:
+        assert trainer_client.get(url).status_code == 200
+    for n in range(3, 9):
+        add_candidate(sitting, make_user(Role.AGENT, username=f"a{n}"))
+        if n % 2:
+            start(agent_client_for(app, login, f"a{n}"), sitting)
+    with statements() as many:
+        assert trainer_client.get(url).status_code == 200
+    # Signed-in user (3), the sitting, its attempts, candidates, their users and roles.
+    assert len(many) == len(few) == 8, "\n".join(s.split("FROM")[1][:60] for s in many)
+
+
+def test_results_and_monitor_link_to_the_answer_sheet(trainer_client, sitting, graded):
+    url = f'href="/exams/attempts/{graded.id}"'
+    assert url in text(trainer_client.get(f"/exams/sittings/{sitting.id}/results"))
+    assert url in text(trainer_client.get(f"/exams/sittings/{sitting.id}"))

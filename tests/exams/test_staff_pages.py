@@ -502,8 +502,10 @@ def test_sitting_refuses_bad_input_and_creates_nothing(trainer_client, paper, ag
 def monitor_rows(page: str) -> dict[str, list[str]]:
     """Return each candidate row's cells, keyed by username, plus its state class."""
     rows = {}
-    for state, row in re.findall(r'<tr class="state-(\w+)">(.*?)</tr>', page, re.S):
-        cells = re.findall(r"<td>(.*?)</td>", row, re.S)
+    for state, row in re.findall(
+        r'<tr class="state-(\w+)" data-candidate="\d+">(.*?)</tr>', page, re.S
+    ):
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
         rows[cells[0]] = [state, *cells[1:]]
     return rows
 
@@ -511,7 +513,7 @@ def monitor_rows(page: str) -> dict[str, list[str]]:
 def badge_count(page: str, css: str) -> int:
     """Return the number in the monitor's summary badge of class ``css``."""
     monitor = page[page.index('id="monitor"') :]
-    found = re.search(rf'<span class="{css}">[^<]*?(\d+)[^<]*</span>', monitor)
+    found = re.search(rf'<span class="{css}"[^>]*>[^<]*?(\d+)[^<]*</span>', monitor)
     return int(found.group(1))
 
 
