@@ -33,6 +33,8 @@ from lms.extensions import db
 from lms.people.models import AgentStatus, Team
 from lms.timeutil import utcnow
 from question_bank import categories, qtypes
+from question_bank.models import QuestionVersion
+from question_bank.sanitize import to_text
 
 bp = Blueprint("exams", __name__, url_prefix="/exams")
 blueprint_roles(bp, Role.TRAINER, Role.ADMIN)
@@ -313,20 +315,43 @@ def regrade(sitting_id: int):
     return render_template("exams/regrade.html", sitting=sitting, plan=plan, changes=plan.changes)
 
 
+#: How much of a question's text the grading pages show.
+STEM_EXCERPT = 80
+
+
+def stem_excerpt(version: QuestionVersion, length: int = STEM_EXCERPT) -> str:
+    """Return the start of a question's text, plain (no markup), e.g. for lists and titles."""
+    text = to_text(version.stem)
+    return text if len(text) <= length else text[: length - 1].rstrip() + "…"
+
+
 @bp.get("/grading")
 def grading_queue():
     """List the short answers waiting for a grader, by sitting and question."""
     rows = db.session.execute(
-        select(Attempt.sitting_id, AttemptItem.question_id, func.count(AttemptItem.id))
+        select(
+            Attempt.sitting_id,
+            AttemptItem.question_id,
+            func.count(AttemptItem.id),
+            func.max(AttemptItem.version_id),
+        )
         .join(Attempt, Attempt.id == AttemptItem.attempt_id)
         .where(Attempt.state == AttemptState.FINISHED, AttemptItem.grade_state == "needsgrading")
         .group_by(Attempt.sitting_id, AttemptItem.question_id)
+        .order_by(Attempt.sitting_id, AttemptItem.question_id)
     ).all()
     sittings_ = {
         s.id: s
         for s in db.session.scalars(select(Sitting).where(Sitting.id.in_({r[0] for r in rows})))
     }
-    return render_template("exams/grading_queue.html", rows=rows, sittings=sittings_)
+    # The text the candidates answered (the newest version any of them saw).
+    stems = {
+        v.id: stem_excerpt(v)
+        for v in db.session.scalars(
+            select(QuestionVersion).where(QuestionVersion.id.in_({r[3] for r in rows}))
+        )
+    }
+    return render_template("exams/grading_queue.html", rows=rows, sittings=sittings_, stems=stems)
 
 
 @bp.route("/grading/<id:sitting_id>/<id:question_id>", methods=["GET", "POST"])
@@ -384,5 +409,6 @@ def grade_question(sitting_id: int, question_id: int):
         sitting=sitting,
         items=items,
         version=items[0].version,
+        excerpt=stem_excerpt(items[0].version, 40),
         anonymous=anonymous,
     )

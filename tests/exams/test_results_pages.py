@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 from sqlalchemy import event
 
 from exams.models import Candidate, ResultRule
+from exams.staff_views import stem_excerpt
 from lms.accounts.models import Role
 from lms.extensions import db
 from lms.timeutil import utcnow
@@ -485,3 +486,33 @@ def test_results_and_monitor_link_to_the_answer_sheet(trainer_client, sitting, g
     url = f'href="/exams/attempts/{graded.id}"'
     assert url in text(trainer_client.get(f"/exams/sittings/{sitting.id}/results"))
     assert url in text(trainer_client.get(f"/exams/sittings/{sitting.id}"))
+
+
+# --- 14. the grading queue ------------------------------------------------------------------
+
+
+def test_grading_queue_shows_the_question_text_and_the_sitting(
+    trainer_client, sitting, bank, agent_client
+):
+    submit_exam(agent_client, sitting)
+    page = text(trainer_client.get("/exams/grading"))
+    qid = bank["short_answer"].id
+    row = re.search(rf'<a href="/exams/grading/{sitting.id}/{qid}">([^<]*)</a>', page)
+    assert row and row.group(1) == "简述首问负责制。"
+    assert f"#{qid}" not in page
+    assert f'href="/exams/sittings/{sitting.id}/results">十一月月度考试</a>' in page
+    title = re.search(r"<title>(.*?)</title>", text(trainer_client.get(grading_url(sitting, bank))))
+    assert "简述首问负责制。" in title.group(1) and "十一月月度考试" in title.group(1)
+
+
+@pytest.mark.parametrize(
+    "stem, expected",
+    [
+        ("<p>简述首问负责制。</p>", "简述首问负责制。"),
+        ("<p>a &amp; <b>b</b></p><p>c</p>", "a & b c"),
+        ("<p>" + "长" * 100 + "</p>", "长" * 79 + "…"),
+        ("", ""),
+    ],
+)
+def test_stem_excerpt_is_plain_and_short(stem, expected):
+    assert stem_excerpt(SimpleNamespace(stem=stem)) == expected
