@@ -1,20 +1,50 @@
-"""Results of a sitting: the table, the .xlsx export, the distribution and item statistics."""
+"""Results of a sitting: every candidate's standing and result, the .xlsx export, the
+score distribution and the item statistics.
+"""
 
 import io
+from dataclasses import dataclass
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, render_template
+from flask import abort, current_app, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from exams import results as standings
 from exams import statistics
-from exams.models import Attempt, AttemptItem, AttemptState, Sitting
+from exams.models import (
+    Attempt,
+    AttemptItem,
+    AttemptState,
+    Candidate,
+    FinishReason,
+    Outcome,
+    Sitting,
+)
+from exams.printing import points_text
+from exams.results import CandidateResult, CandidateStatus
 from exams.staff_views import STAFF_READ, bp
 from lms.accounts.access import roles_required
 from lms.extensions import db
+from lms.people.models import Agent, Team
 from lms.timeutil import utcnow
+from question_bank.formats.spreadsheet import csv_safe
+
+FINISH_LABELS = {
+    FinishReason.SUBMITTED: _l("Submitted"),
+    FinishReason.TIMEOUT: _l("Time ran out"),
+}
+#: What ?outcome= may ask for, and how the filter names it.
+OUTCOME_LABELS = {
+    Outcome.PASSED: _l("Passed"),
+    Outcome.FAILED: _l("Not passed"),
+    Outcome.PENDING: _l("Being graded"),
+    Outcome.NONE: _l("No result yet"),
+}
 
 
 def local(value):
@@ -37,14 +67,6 @@ def finished_attempts(sitting: Sitting) -> list[Attempt]:
             .order_by(Attempt.user_id, Attempt.number)
         )
     )
-
-
-def best_attempts(attempts: list[Attempt]) -> list[Attempt]:
-    """Return each candidate's last finished attempt (the one that counts)."""
-    last: dict[int, Attempt] = {}
-    for a in attempts:
-        last[a.user_id] = a
-    return list(last.values())
 
 
 def _fractions(attempts: list[Attempt]) -> tuple[dict[int, float], list[dict]]:
@@ -76,39 +98,157 @@ def drawn_item_table(attempts: list[Attempt]) -> dict:
     return dict(sorted(statistics.drawn_item_statistics(rows, items).items()))
 
 
+@dataclass
+class ResultRow:
+    """One candidate's line of the results: standing, result, team."""
+
+    result: CandidateResult
+    agent: Agent | None
+
+    @property
+    def team(self) -> Team | None:
+        """Return the candidate's team (their current one)."""
+        return self.agent.team if self.agent else None
+
+    @property
+    def attempt(self) -> Attempt | None:
+        """Return the counted attempt, else the latest finished one (a result still pending)."""
+        r = self.result
+        return r.counted or next(
+            (a for a in reversed(r.attempts) if a.state == AttemptState.FINISHED), None
+        )
+
+    @property
+    def minutes(self) -> float | None:
+        """Return the minutes the attempt took, never more than its time allowed."""
+        a = self.attempt
+        if a is None or a.finished_at is None:
+            return None
+        return (min(a.finished_at, a.deadline_at) - a.started_at).total_seconds() / 60
+
+    @property
+    def score_text(self) -> str:
+        """Return e.g. 11 / 12, "being graded", or a dash."""
+        if self.result.pending:
+            return _("being graded")
+        if self.result.score is None or self.attempt is None:
+            return "—"
+        return f"{points_text(self.result.score)} / {points_text(self.attempt.max_score)}"
+
+    @property
+    def finish_text(self) -> str:
+        """Return how the attempt ended (submitted, or time ran out), or nothing."""
+        reason = self.result.finish_reason
+        return str(FINISH_LABELS[reason]) if reason else ""
+
+
+@dataclass
+class ResultFilters:
+    """The results' filters; a value that matches nothing is dropped, not an error."""
+
+    team: Team | None = None
+    outcome: Outcome | None = None
+    status: CandidateStatus | None = None
+
+    @classmethod
+    def read(cls, args, teams: list[Team]) -> "ResultFilters":
+        """Read ``?team=<id>&outcome=…&status=…`` (unknown values are ignored)."""
+        by_id = {str(t.id): t for t in teams}
+        outcome = args.get("outcome", "")
+        status = args.get("status", "")
+        return cls(
+            by_id.get(args.get("team", "").strip()),
+            Outcome(outcome) if outcome in Outcome._value2member_map_ else None,
+            CandidateStatus(status) if status in CandidateStatus._value2member_map_ else None,
+        )
+
+    def keep(self, row: ResultRow) -> bool:
+        """Tell whether the row passes every filter."""
+        return (
+            (self.team is None or (row.team is not None and row.team.id == self.team.id))
+            and (self.outcome is None or row.result.outcome == self.outcome)
+            and (self.status is None or row.result.status == self.status)
+        )
+
+    def args(self) -> dict[str, str]:
+        """Return the filters as query arguments (for the .xlsx link)."""
+        args = {
+            "team": str(self.team.id) if self.team else "",
+            "outcome": self.outcome.value if self.outcome else "",
+            "status": self.status.value if self.status else "",
+        }
+        return {k: v for k, v in args.items() if v}
+
+
+def result_rows(sitting: Sitting, now: datetime) -> list[ResultRow]:
+    """Return every candidate's row, by username (not started and absent ones too)."""
+    agents = {
+        a.user_id: a
+        for a in db.session.scalars(
+            select(Agent)
+            .join(Candidate, Candidate.user_id == Agent.user_id)
+            .where(Candidate.sitting_id == sitting.id)
+            .options(selectinload(Agent.team))
+        )
+    }
+    return [ResultRow(r, agents.get(r.user.id)) for r in standings.sitting_results(sitting, now)]
+
+
+def filtered_rows(
+    sitting: Sitting, teams: list[Team]
+) -> tuple[list[ResultRow], list[ResultRow], ResultFilters]:
+    """Return all rows, those the request's filters keep, and the filters."""
+    filters = ResultFilters.read(request.args, teams)
+    rows = result_rows(sitting, utcnow())
+    return rows, [r for r in rows if filters.keep(r)], filters
+
+
 @bp.get("/sittings/<id:sitting_id>/results")
 @roles_required(*STAFF_READ)
 def results(sitting_id: int):
-    """Show every candidate's result, the score distribution and the item statistics."""
+    """Show every candidate's standing and result, the distribution and item statistics."""
     sitting = db.session.get(Sitting, sitting_id) or abort(404)
-    attempts = best_attempts(finished_attempts(sitting))
-    scores = [float(a.score) for a in attempts if a.score is not None]
+    finished_attempts(sitting)  # loads the items the statistics read, once for all
+    teams = list(db.session.scalars(select(Team).order_by(Team.name)))
+    rows, shown, filters = filtered_rows(sitting, teams)
+    counted = [r.result.counted for r in rows if r.result.counted is not None]
+    scores = [float(a.score) for a in counted if a.score is not None]
     # The attempts' own full marks: the paper may have changed since they were taken.
-    max_score = max([float(a.max_score) for a in attempts] + [1.0])
+    max_score = max([float(a.max_score) for a in counted] + [1.0])
     bins = statistics.histogram(scores, max_score, 10) if scores else []
-    items, paper_stats = item_table(attempts)
-    versions = {i.question_id: i.version for a in attempts for i in a.items}
+    items, paper_stats = item_table(counted)
+    versions = {i.question_id: i.version for a in counted for i in a.items}
     return render_template(
         "exams/results.html",
         sitting=sitting,
-        attempts=attempts,
+        rows=shown,
+        total=len(rows),
+        finished=sum(
+            1
+            for r in rows
+            if r.result.status in (CandidateStatus.FINISHED, CandidateStatus.TIMED_OUT)
+        ),
+        passed=sum(1 for r in rows if r.result.outcome == Outcome.PASSED),
+        pending=sum(1 for r in rows if r.result.pending),
+        filters=filters,
+        teams=teams,
+        outcomes=OUTCOME_LABELS,
+        statuses=list(CandidateStatus),
         bins=bins,
         peak=max((b[2] for b in bins), default=0),
         items=items,
         paper_stats=paper_stats,
         versions=versions,
-        now=utcnow(),
-        passed=sum(1 for a in attempts if a.passed),
-        pending=sum(1 for a in attempts if a.score is None),
     )
 
 
 @bp.get("/sittings/<id:sitting_id>/results.xlsx")
 @roles_required(*STAFF_READ)
 def results_xlsx(sitting_id: int):
-    """Download the results as .xlsx (one row per candidate)."""
+    """Download the results as .xlsx: one row per candidate, with the page's filters."""
     sitting = db.session.get(Sitting, sitting_id) or abort(404)
-    attempts = best_attempts(finished_attempts(sitting))
+    teams = list(db.session.scalars(select(Team).order_by(Team.name)))
+    _rows, shown, _filters = filtered_rows(sitting, teams)
     wb = Workbook()
     ws = wb.active
     ws.title = _("Results")
@@ -125,26 +265,30 @@ def results_xlsx(sitting_id: int):
             _("Started"),
             _("Finished"),
             _("Minutes taken"),
+            _("Attempt status"),
+            _("How it ended"),
         ]
     )
-    for a in attempts:
-        agent = getattr(a.user, "agent", None)
-        taken = (a.finished_at - a.started_at).total_seconds() / 60 if a.finished_at else None
-        ws.append(
-            [
-                a.user.username,
-                a.user.full_name,
-                agent.employee_no if agent else "",
-                agent.team.name if agent and agent.team else "",
-                a.number,
-                float(a.score) if a.score is not None else _("being graded"),
-                float(a.max_score),
-                "" if a.passed is None else (_("yes") if a.passed else _("no")),
-                local(a.started_at),
-                local(a.finished_at),
-                round(taken, 1) if taken is not None else None,
-            ]
-        )
+    for row in shown:
+        r, a = row.result, row.attempt
+        minutes = row.minutes
+        cells = [
+            r.user.username,
+            r.user.full_name,
+            row.agent.employee_no if row.agent else "",
+            row.team.name if row.team else "",
+            a.number if a else None,
+            _("being graded") if r.pending else (float(r.score) if r.score is not None else None),
+            float(a.max_score) if a else None,
+            "" if r.passed is None else (_("yes") if r.passed else _("no")),
+            local(a.started_at) if a else None,
+            local(min(a.finished_at, a.deadline_at)) if a and a.finished_at else None,
+            round(minutes, 1) if minutes is not None else None,
+            r.status.label,
+            row.finish_text,
+        ]
+        # Names and team names are typed by people: none may become a live formula.
+        ws.append([csv_safe(c) for c in cells])
     out = io.BytesIO()
     wb.save(out)
     return (

@@ -1,5 +1,6 @@
 """Trainers' and HR's exam pages: papers, sittings, the live monitor, results, grading."""
 
+import functools
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -25,17 +26,35 @@ from exams.models import (
     SittingKind,
 )
 from lms import audit
-from lms.accounts.access import blueprint_roles, roles_required
+from lms.accounts.access import blueprint_roles, roles_required, signed_in
 from lms.accounts.models import Role
 from lms.accounts.services import ValidationFailed
 from lms.extensions import db
 from lms.people.models import AgentStatus, Team
 from lms.timeutil import utcnow
 from question_bank import categories, qtypes
+from question_bank.models import QuestionVersion
+from question_bank.sanitize import to_text
 
 bp = Blueprint("exams", __name__, url_prefix="/exams")
 blueprint_roles(bp, Role.TRAINER, Role.ADMIN)
 STAFF_READ = (Role.TRAINER, Role.HR, Role.ADMIN)
+
+
+def staff_only(view):
+    """Let trainers, HR and admins reach ``view``; for anyone else it does not exist (404).
+
+    For pages about one candidate's attempt (and the monitor's data), where a 403 would
+    tell an agent that the attempt they guessed exists.
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.has_role(*STAFF_READ):
+            abort(404)
+        return view(*args, **kwargs)
+
+    return signed_in(wrapper)
 
 
 def local_datetime(value: str | None) -> datetime | None:
@@ -261,42 +280,6 @@ def sitting_new():
     ), (422 if error else 200)
 
 
-def monitor_rows(sitting: Sitting):
-    """Return one row per candidate: their latest attempt and its state."""
-    latest: dict[int, Attempt] = {}
-    for a in db.session.scalars(
-        select(Attempt).where(Attempt.sitting_id == sitting.id).order_by(Attempt.number)
-    ):
-        latest[a.user_id] = a
-    now = utcnow()
-    rows = []
-    for c in sorted(sitting.candidates, key=lambda c: c.user.username):
-        a = latest.get(c.user_id)
-        if a is None:
-            state, left = "not_started", None
-        elif a.state == AttemptState.IN_PROGRESS:
-            state, left = "in_progress", rules.seconds_left(now, a.deadline_at)
-        else:
-            state, left = "finished", None
-        rows.append({"candidate": c, "attempt": a, "state": state, "left": left})
-    return rows
-
-
-@bp.route("/sittings/<id:sitting_id>", methods=["GET"])
-@roles_required(*STAFF_READ)
-def sitting(sitting_id: int):
-    """The live monitor of a sitting."""
-    sitting = db.session.get(Sitting, sitting_id) or abort(404)
-    rows = monitor_rows(sitting)
-    summary = {
-        k: sum(1 for r in rows if r["state"] == k)
-        for k in ("not_started", "in_progress", "finished")
-    }
-    return render_template(
-        "exams/sitting.html", sitting=sitting, rows=rows, summary=summary, now=utcnow()
-    )
-
-
 @bp.post("/sittings/<id:sitting_id>/candidates/<id:candidate_id>")
 def candidate_override(sitting_id: int, candidate_id: int):
     """Give one candidate extra time or another window."""
@@ -332,20 +315,43 @@ def regrade(sitting_id: int):
     return render_template("exams/regrade.html", sitting=sitting, plan=plan, changes=plan.changes)
 
 
+#: How much of a question's text the grading pages show.
+STEM_EXCERPT = 80
+
+
+def stem_excerpt(version: QuestionVersion, length: int = STEM_EXCERPT) -> str:
+    """Return the start of a question's text, plain (no markup), e.g. for lists and titles."""
+    text = to_text(version.stem)
+    return text if len(text) <= length else text[: length - 1].rstrip() + "…"
+
+
 @bp.get("/grading")
 def grading_queue():
     """List the short answers waiting for a grader, by sitting and question."""
     rows = db.session.execute(
-        select(Attempt.sitting_id, AttemptItem.question_id, func.count(AttemptItem.id))
+        select(
+            Attempt.sitting_id,
+            AttemptItem.question_id,
+            func.count(AttemptItem.id),
+            func.max(AttemptItem.version_id),
+        )
         .join(Attempt, Attempt.id == AttemptItem.attempt_id)
         .where(Attempt.state == AttemptState.FINISHED, AttemptItem.grade_state == "needsgrading")
         .group_by(Attempt.sitting_id, AttemptItem.question_id)
+        .order_by(Attempt.sitting_id, AttemptItem.question_id)
     ).all()
     sittings_ = {
         s.id: s
         for s in db.session.scalars(select(Sitting).where(Sitting.id.in_({r[0] for r in rows})))
     }
-    return render_template("exams/grading_queue.html", rows=rows, sittings=sittings_)
+    # The text the candidates answered (the newest version any of them saw).
+    stems = {
+        v.id: stem_excerpt(v)
+        for v in db.session.scalars(
+            select(QuestionVersion).where(QuestionVersion.id.in_({r[3] for r in rows}))
+        )
+    }
+    return render_template("exams/grading_queue.html", rows=rows, sittings=sittings_, stems=stems)
 
 
 @bp.route("/grading/<id:sitting_id>/<id:question_id>", methods=["GET", "POST"])
@@ -403,5 +409,6 @@ def grade_question(sitting_id: int, question_id: int):
         sitting=sitting,
         items=items,
         version=items[0].version,
+        excerpt=stem_excerpt(items[0].version, 40),
         anonymous=anonymous,
     )

@@ -3,7 +3,14 @@
 
 def register(app) -> None:
     """Attach the candidate and staff blueprints (and the routes defined on them)."""
-    from exams import candidate_views, print_views, results_views, staff_views  # noqa: F401
+    from exams import (  # noqa: F401
+        answer_sheet_views,
+        candidate_views,
+        monitor_views,
+        print_views,
+        results_views,
+        staff_views,
+    )
 
     app.register_blueprint(candidate_views.bp)
     app.register_blueprint(staff_views.bp)

@@ -502,8 +502,10 @@ def test_sitting_refuses_bad_input_and_creates_nothing(trainer_client, paper, ag
 def monitor_rows(page: str) -> dict[str, list[str]]:
     """Return each candidate row's cells, keyed by username, plus its state class."""
     rows = {}
-    for state, row in re.findall(r'<tr class="state-(\w+)">(.*?)</tr>', page, re.S):
-        cells = re.findall(r"<td>(.*?)</td>", row, re.S)
+    for state, row in re.findall(
+        r'<tr class="state-(\w+)" data-candidate="\d+">(.*?)</tr>', page, re.S
+    ):
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
         rows[cells[0]] = [state, *cells[1:]]
     return rows
 
@@ -511,7 +513,7 @@ def monitor_rows(page: str) -> dict[str, list[str]]:
 def badge_count(page: str, css: str) -> int:
     """Return the number in the monitor's summary badge of class ``css``."""
     monitor = page[page.index('id="monitor"') :]
-    found = re.search(rf'<span class="{css}">[^<]*?(\d+)[^<]*</span>', monitor)
+    found = re.search(rf'<span class="{css}"[^>]*>[^<]*?(\d+)[^<]*</span>', monitor)
     return int(found.group(1))
 
 
@@ -811,7 +813,7 @@ def test_results_xlsx_has_a_row_per_candidate(trainer_client, sitting, graded):
     )
     assert f"results-{sitting.id}.xlsx" in resp.headers["Content-Disposition"]
     rows = list(load_workbook(io.BytesIO(resp.data)).active.iter_rows(values_only=True))
-    assert len(rows) == 2  # the header and 张三 (李四 has not finished)
+    assert len(rows) == 3  # the header, 张三, and 李四 (who has not started)
     row = rows[1]
     assert row[:2] == ("a1", "张三")
     assert (row[4], row[5], row[6]) == (1, 11, 12)

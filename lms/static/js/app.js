@@ -49,11 +49,3 @@ document.addEventListener("DOMContentLoaded", () => {
   };
   window.setTimeout(poll, 500);
 });
-
-document.addEventListener("DOMContentLoaded", () => {
-  // Live pages (the exam monitor) reload themselves every few seconds.
-  const live = document.querySelector("[data-refresh]");
-  if (live) {
-    window.setTimeout(() => window.location.reload(), Number(live.dataset.refresh) * 1000);
-  }
-});

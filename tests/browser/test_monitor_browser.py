@@ -1,0 +1,59 @@
+"""The live monitor updates in place: what a trainer is typing survives every update."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from tests.browser.test_exam_browser import sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def test_monitor_updates_cells_without_wiping_typed_extra_time(page: Page, live_server, live_app):
+    from exams import engine
+    from exams.models import Candidate, Paper, Sitting, SittingKind
+    from lms.accounts.models import User
+    from lms.extensions import db
+    from lms.timeutil import utcnow
+
+    with live_app.app_context():
+        paper = db.session.scalar(select(Paper).order_by(Paper.id))
+        user = db.session.scalar(select(User).where(User.username == "a0003"))
+        now = utcnow()
+        sitting = Sitting(
+            title="监控测试",
+            kind=SittingKind.RETRAINING,
+            paper=paper,
+            opens_at=now - timedelta(minutes=5),
+            closes_at=now + timedelta(hours=2),
+        )
+        sitting.candidates = [Candidate(user_id=user.id)]
+        db.session.add(sitting)
+        db.session.commit()
+        sitting_id, candidate_id, user_id = sitting.id, sitting.candidates[0].id, user.id
+
+    page.clock.install()
+    sign_in(page, live_server, "trainer1")
+    page.goto(f"{live_server}/exams/sittings/{sitting_id}")
+    row = page.locator(f'tr[data-candidate="{candidate_id}"]')
+    expect(row.locator('[data-field="status"]')).to_have_text("未开始")
+    page.evaluate("window.notReloaded = true")
+    row.locator('input[name="extra_minutes"]').fill("25")  # typed, not saved yet
+
+    with live_app.app_context():
+        engine.start(db.session.get(Sitting, sitting_id), db.session.get(User, user_id))
+        db.session.commit()
+    page.clock.fast_forward("00:16")  # one poll later
+
+    expect(row.locator('[data-field="status"]')).to_have_text("作答中")
+    expect(row).to_have_class("state-in_progress")
+    expect(row.locator('[data-field="left"]')).to_have_text(re.compile(r"^\d+:\d\d$"))
+    expect(page.locator('[data-summary="in_progress"]')).to_have_text("作答中：1")
+    expect(row.locator('[data-field="sheet"] a')).to_have_attribute(
+        "href", re.compile(r"/exams/attempts/\d+$")
+    )
+    expect(row.locator('input[name="extra_minutes"]')).to_have_value("25")
+    assert page.evaluate("window.notReloaded") is True
