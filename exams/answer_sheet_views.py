@@ -2,8 +2,6 @@
 their answer, the points, the key and the grader's comment.
 """
 
-import inspect
-
 from flask import abort, render_template
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -17,23 +15,10 @@ from lms.extensions import db
 from question_bank import qtypes
 
 
-def _in_order(body: dict, order: list | None) -> dict:
-    """Return the body with its options in the candidate's order (any others last)."""
-    options = body.get("options")
-    if not order or not options:
-        return body
-    rank = {key: n for n, key in enumerate(order)}
-    return {**body, "options": sorted(options, key=lambda o: rank.get(o["key"], len(rank)))}
-
-
 def item_key_text(item: AttemptItem) -> str:
     """Return the key that grades ``item``, its letters following the candidate's order."""
-    version = item.key_version or item.version
-    qtype = qtypes.get(version.qtype)
-    if len(inspect.signature(qtype.key_text).parameters) > 1:
-        return qtype.key_text(item.grading_body, item.option_order)
-    # key_text(body) numbers the options as stored: hand it them in the candidate's order.
-    return qtype.key_text(_in_order(item.grading_body, item.option_order))
+    version = item.key_source
+    return qtypes.get(version.qtype).key_text(version.body, item.option_order)
 
 
 @bp.get("/attempts/<id:attempt_id>")

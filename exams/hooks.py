@@ -48,9 +48,15 @@ def image_shown_to(user, image_id: int) -> bool:
     needle = f"%/qb/images/{image_id}%"
     exact = re.compile(rf"/qb/images/{image_id}(?![0-9])")
     rows = db.session.execute(
-        select(Attempt, QuestionVersion)
+        select(Attempt, AttemptItem, QuestionVersion)
         .join(AttemptItem, AttemptItem.attempt_id == Attempt.id)
-        .join(QuestionVersion, QuestionVersion.id == AttemptItem.version_id)
+        .join(
+            QuestionVersion,
+            or_(
+                QuestionVersion.id == AttemptItem.version_id,
+                QuestionVersion.id == AttemptItem.key_version_id,
+            ),
+        )
         .where(
             Attempt.user_id == user.id,
             or_(
@@ -60,9 +66,12 @@ def image_shown_to(user, image_id: int) -> bool:
             ),
         )
     ).all()
-    for attempt, version in rows:
+    for attempt, item, version in rows:
         qtype = qtypes.get(version.qtype)
-        if any(exact.search(html) for html in [version.stem, *qtype.exam_html(version.body)]):
+        shown = version.id == item.version_id  # else the key version a regrade set
+        if shown and any(
+            exact.search(html) for html in [version.stem, *qtype.exam_html(version.body)]
+        ):
             return True
         hidden = [version.explanation, *qtype.review_html(version.body)]
         if any(exact.search(html or "") for html in hidden) and results.may_review(attempt):

@@ -375,6 +375,11 @@ class AttemptItem(db.Model):
     key_version: Mapped[QuestionVersion | None] = relationship(foreign_keys=[key_version_id])
 
     @property
+    def key_source(self) -> QuestionVersion:
+        """Return the version whose key and explanation apply: the regrade's, else the shown."""
+        return self.key_version or self.version
+
+    @property
     def grading_body(self) -> dict:
         """Return the body whose key grades this item."""
-        return (self.key_version or self.version).body
+        return self.key_source.body

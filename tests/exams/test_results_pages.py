@@ -332,7 +332,7 @@ def test_answer_sheet_shows_every_item_as_the_candidate_saw_it(
     single = sheet[sheet.index(f'id="item-{item_of(attempt, "single_choice").id}"') :]
     # The options in the candidate's order, their answer ticked, the key lettered to match.
     assert single.index("核实身份") < single.index("转接主管") < single.index("直接办理")
-    assert re.search(r'value="2"\s+checked', single)
+    assert re.search(r'value="A"\s+checked', single)  # 核实身份 was shown first
     keys = re.findall(r'<span class="item-key">([^<]*)</span>', sheet)
     assert keys[:2] == ["A", "BC"]
     scores = re.findall(r'<span class="item-score">([^<]*)</span>', sheet)
