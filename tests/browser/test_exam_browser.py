@@ -66,7 +66,10 @@ def test_trainee_takes_the_monthly_exam(page: Page, live_server, live_app):
         assert len(events) == 1
         attempt = db.session.get(Attempt, attempt_id)
         assert attempt.finish_reason == "submitted"
-        assert any(i.response == chosen for i in attempt.items)
+        # The page posted the letter shown; the attempt stores the option it stands for.
+        first = attempt.items[0]
+        key = first.option_order["ABCDEFGHIJ".index(chosen)]
+        assert first.response in (key, [key])
 
 
 def test_time_up_submits_the_saved_answers(page: Page, live_server, live_app):
@@ -171,3 +174,92 @@ def test_text_typed_two_seconds_before_time_up_is_kept(page: Page, live_server, 
         assert attempt.items[0].response[0] == "最后一刻"
         # Finished at its deadline: time taken never exceeds what the candidate had.
         assert attempt.finished_at <= attempt.deadline_at
+
+
+def test_review_letters_match_the_shuffled_options_the_candidate_saw(
+    page: Page, live_server, live_app
+):
+    from exams.models import Candidate, Paper, PaperSection, ReviewPolicy, SectionQuestion
+    from exams.models import Sitting, SittingKind
+    from lms.accounts.models import User
+    from lms.extensions import db
+    from lms.timeutil import utcnow
+    from question_bank import categories
+    from question_bank.services import QuestionInput, create_question
+
+    with live_app.app_context():
+        cat = categories.ensure_path(["业务知识", "乱序"])
+        questions = [
+            create_question(
+                QuestionInput(
+                    "single_choice",
+                    cat.id,
+                    f"第{n}题：正确的是哪一项？",
+                    {
+                        "options": [
+                            {"key": "1", "html": "甲"},
+                            {"key": "2", "html": "乙"},
+                            {"key": "3", "html": "丙"},
+                            {"key": "4", "html": "丁"},
+                        ],
+                        "correct": ["3"],
+                    },
+                ),
+                None,
+                "published",
+            )
+            for n in range(1, 7)
+        ]
+        paper = Paper(
+            title="乱序选项",
+            time_limit_minutes=30,
+            pass_mark=Decimal(1),
+            shuffle_options=True,
+            review_policy=ReviewPolicy.AFTER_SUBMIT,
+        )
+        section = PaperSection(position=1, qtype="single_choice", points_per_question=Decimal(1))
+        section.items = [
+            SectionQuestion(question_id=q.id, position=i) for i, q in enumerate(questions)
+        ]
+        paper.sections.append(section)
+        user = db.session.scalar(select(User).where(User.username == "a0004"))
+        now = utcnow()
+        sitting = Sitting(
+            title="乱序选项",
+            kind=SittingKind.RETRAINING,
+            paper=paper,
+            opens_at=now - timedelta(minutes=1),
+            closes_at=now + timedelta(hours=1),
+        )
+        sitting.candidates = [Candidate(user_id=user.id)]
+        db.session.add(sitting)
+        db.session.commit()
+        sitting_id = sitting.id
+    sign_in(page, live_server, "A0004")
+    page.goto(f"{live_server}/exam/")
+    page.locator(f'form[action="/exam/sittings/{sitting_id}/start"] button').click()
+    expect(page).to_have_url(re.compile(r"/exam/attempts/\d+$"))
+    seen = []  # per question: the letter shown beside 丙, and the order shown
+    for item in page.locator(".exam-item").all():
+        options = item.locator("label.option")
+        texts = [t.strip() for t in options.locator(".option-text").all_inner_texts()]
+        letters = [t.strip(". ") for t in options.locator(".letter").all_inner_texts()]
+        seen.append((letters[texts.index("丙")], texts))
+        # Every value posted is a shown letter: nothing on the page names the key.
+        values = [v.get_attribute("value") for v in options.locator("input").all()]
+        assert values == letters
+        options.nth(texts.index("丙")).click()
+    assert len({tuple(texts) for _, texts in seen}) > 1, "options were not shuffled"
+    expect(page.locator("#save-status")).to_have_text(re.compile(r"已保存"))
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="交卷").click()
+    expect(page).to_have_url(re.compile(r"/result$"))
+    reviews = page.locator("#review .review-item")
+    expect(reviews).to_have_count(len(seen))
+    for n, (letter, texts) in enumerate(seen):
+        review = reviews.nth(n)
+        shown = [t.strip() for t in review.locator(".option-text").all_inner_texts()]
+        assert shown == texts  # the review shows the order of the exam
+        expect(review.locator(".key-text")).to_have_text(letter)
+        expect(review.locator(".response-text")).to_have_text(letter)
+    page.screenshot(path="test-results/review-shuffled.png", full_page=True)
