@@ -15,6 +15,7 @@ from exams.models import (
     MultipleChoiceRule,
     Paper,
     PaperSection,
+    ResultRule,
     ReviewPolicy,
     SectionQuestion,
     Sitting,
@@ -360,6 +361,19 @@ def resolve_candidates(form) -> list[User]:
     return list(users.values())
 
 
+#: A cycle is a month: 2026-01 … 2099-12.
+CYCLE = re.compile(r"20[0-9]{2}-(0[1-9]|1[0-2])")
+
+
+def centre_month(when: datetime) -> str:
+    """Return the month of ``when`` in the centre's time zone, e.g. 2026-12."""
+    from zoneinfo import ZoneInfo
+
+    from flask import current_app
+
+    return when.astimezone(ZoneInfo(current_app.config["LMS_TIMEZONE"])).strftime("%Y-%m")
+
+
 def create_sitting(form, actor, opens_at: datetime | None, closes_at: datetime | None) -> Sitting:
     """Create a sitting with its candidates."""
     title = (form.get("title") or "").strip()
@@ -388,6 +402,15 @@ def create_sitting(form, actor, opens_at: datetime | None, closes_at: datetime |
         1,
         10,
     )
+    try:
+        result_rule = ResultRule(form.get("result_rule") or ResultRule.HIGHEST.value)
+    except ValueError:
+        raise ValidationFailed(_("Choose which attempt counts."), field="result_rule") from None
+    cycle = (form.get("cycle") or "").strip() or None
+    if cycle is None and kind == SittingKind.MONTHLY:
+        cycle = centre_month(opens_at)
+    if cycle is not None and not CYCLE.fullmatch(cycle):
+        raise ValidationFailed(_("The cycle is a month written as 2026-12."), field="cycle")
     users = resolve_candidates(form)
     if not users:
         raise ValidationFailed(
@@ -400,6 +423,8 @@ def create_sitting(form, actor, opens_at: datetime | None, closes_at: datetime |
         opens_at=opens_at,
         closes_at=closes_at,
         attempts_allowed=attempts,
+        result_rule=result_rule,
+        cycle=cycle,
         created_by_id=getattr(actor, "id", None),
     )
     sitting.candidates = [Candidate(user_id=u.id) for u in users]

@@ -20,6 +20,7 @@ from exams.models import (
     MultipleChoiceRule,
     Paper,
     PaperSection,
+    ResultRule,
     ReviewPolicy,
     SectionQuestion,
     Sitting,
@@ -276,6 +277,7 @@ def sitting_new():
         papers=papers_,
         teams=teams,
         SittingKind=SittingKind,
+        ResultRule=ResultRule,
         AgentStatus=AgentStatus,
     ), (422 if error else 200)
 

@@ -179,8 +179,15 @@ def test_text_typed_two_seconds_before_time_up_is_kept(page: Page, live_server, 
 def test_review_letters_match_the_shuffled_options_the_candidate_saw(
     page: Page, live_server, live_app
 ):
-    from exams.models import Candidate, Paper, PaperSection, ReviewPolicy, SectionQuestion
-    from exams.models import Sitting, SittingKind
+    from exams.models import (
+        Candidate,
+        Paper,
+        PaperSection,
+        ReviewPolicy,
+        SectionQuestion,
+        Sitting,
+        SittingKind,
+    )
     from lms.accounts.models import User
     from lms.extensions import db
     from lms.timeutil import utcnow

@@ -23,6 +23,7 @@ from exams.models import (
     MultipleChoiceRule,
     Paper,
     PaperSection,
+    ResultRule,
     ReviewPolicy,
     SectionQuestion,
     Sitting,
@@ -451,6 +452,8 @@ def test_sitting_is_scheduled_for_teams_statuses_and_usernames(
     assert resp.location.endswith(f"/exams/sittings/{sitting.id}")
     assert sitting.title == "十二月月度考试" and sitting.kind == SittingKind.MONTHLY
     assert sitting.paper_id == paper.id and sitting.attempts_allowed == 2
+    # A monthly sitting records the month it assesses, in China time; highest score counts.
+    assert sitting.cycle == "2026-12" and sitting.result_rule == ResultRule.HIGHEST
     assert {c.user_id for c in sitting.candidates} == {
         a.user_id for a in [*in_a, retraining, named]
     }
@@ -463,6 +466,23 @@ def test_sitting_is_scheduled_for_teams_statuses_and_usernames(
     assert events("sitting.create") == 1
     page = body(trainer_client.get("/exams/sittings"))
     assert "十二月月度考试" in page and f"/exams/sittings/{sitting.id}" in page
+
+
+@pytest.mark.parametrize(
+    ("kind", "cycle", "rule", "expected"),
+    [
+        ("monthly", "", "", ("2026-12", "highest")),
+        ("monthly", "2026-11", "last", ("2026-11", "last")),  # a late sitting for November
+        ("retraining", "", "last", (None, "last")),
+    ],
+)
+def test_sitting_records_its_cycle_and_result_rule(
+    trainer_client, paper, agent, kind, cycle, rule, expected
+):
+    form = sitting_form(paper, usernames="a1", kind=kind, cycle=cycle, result_rule=rule)
+    assert trainer_client.submit("/exams/sittings/new", form).status_code == 302
+    sitting = db.session.scalar(select(Sitting))
+    assert (sitting.cycle, sitting.result_rule.value) == expected
 
 
 @pytest.mark.parametrize(
@@ -482,6 +502,10 @@ def test_sitting_is_scheduled_for_teams_statuses_and_usernames(
         {"attempts_allowed": "11"},
         {"attempts_allowed": "x"},
         {"paper_id": "EMPTY"},
+        {"cycle": "2026-13"},
+        {"cycle": "Dec 2026"},
+        {"cycle": "2026-12-01"},
+        {"result_rule": "best-of-three"},
     ],
 )
 def test_sitting_refuses_bad_input_and_creates_nothing(trainer_client, paper, agent, changes):
