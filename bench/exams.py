@@ -415,6 +415,17 @@ def run_all(base: str, sitting_id: int, usernames: list[str], saves: int, budget
 # --- checking the database ----------------------------------------------------------------
 
 
+def as_shown(item) -> object:
+    """Return an item's stored response as the page posts it: option keys as shown letters."""
+    response, order = item.response, item.option_order
+    if isinstance(response, bool):  # true/false posts "true" or "false"
+        return "true" if response else "false"
+    if not order or response is None:
+        return response
+    letter = {key: "ABCDEFGHIJ"[n] for n, key in enumerate(order)}
+    return [letter[k] for k in response] if isinstance(response, list) else letter[response]
+
+
 def same_answer(stored, sent) -> bool:
     """Tell whether a stored response is the answer the client sent."""
     if isinstance(sent, list):
@@ -463,7 +474,7 @@ def verify(sitting_id: int, cands: list[Candidate]) -> list[str]:
             problems.append(
                 f"{cand.username}: seq {a.seq} in the database, {expected} acknowledged"
             )
-        stored = {str(i.id): i.response for i in a.items}
+        stored = {str(i.id): as_shown(i) for i in a.items}
         wrong = [k for k, v in cand.answers.items() if not same_answer(stored.get(k), v)]
         if wrong:
             problems.append(f"{cand.username}: {len(wrong)} answers differ from the last save")
