@@ -87,17 +87,18 @@ def start(sitting_id: int):
     sitting = db.session.get(Sitting, sitting_id) or abort(404)
     if engine.candidate_of(sitting, current_user) is None:
         abort(404)
-    open_attempt = db.session.scalar(
-        select(Attempt).where(
-            Attempt.sitting_id == sitting.id,
-            Attempt.user_id == current_user.id,
-            Attempt.state == AttemptState.IN_PROGRESS,
-        )
-    )
+    open_attempt = _open_attempt(sitting)
     if open_attempt is not None and not engine.finalise_if_overdue(open_attempt):
         return redirect(url_for("exam.attempt", attempt_id=open_attempt.id))
     try:
         attempt = engine.start(sitting, current_user)
+    except engine.StartRefused as exc:
+        # Nothing was written but the finalisation of overdue attempts, which stands.
+        winner = _open_attempt(sitting) if exc.reason == "open_attempt" else None
+        if winner is not None:  # a second click started it a moment earlier
+            return redirect(url_for("exam.attempt", attempt_id=winner.id))
+        flash(exc.messages[0], "error")
+        return redirect(url_for("exam.my_exams"))
     except ValidationFailed as exc:
         db.session.rollback()
         flash(exc.messages[0], "error")
@@ -105,14 +106,19 @@ def start(sitting_id: int):
     except IntegrityError:
         # Another request started the same attempt a moment earlier: continue that one.
         db.session.rollback()
-        attempt = db.session.scalar(
-            select(Attempt).where(
-                Attempt.sitting_id == sitting.id,
-                Attempt.user_id == current_user.id,
-                Attempt.state == AttemptState.IN_PROGRESS,
-            )
-        ) or abort(409)
+        attempt = _open_attempt(sitting) or abort(409)
     return redirect(url_for("exam.attempt", attempt_id=attempt.id))
+
+
+def _open_attempt(sitting: Sitting) -> Attempt | None:
+    """Return my attempt in progress at the sitting, if any."""
+    return db.session.scalar(
+        select(Attempt).where(
+            Attempt.sitting_id == sitting.id,
+            Attempt.user_id == current_user.id,
+            Attempt.state == AttemptState.IN_PROGRESS,
+        )
+    )
 
 
 @bp.get("/attempts/<id:attempt_id>")
