@@ -31,6 +31,7 @@ from exams.models import (
     FinishReason,
     GradeState,
     MultipleChoiceRule,
+    Outcome,
     Paper,
     PaperSection,
     Sitting,
@@ -307,7 +308,7 @@ def finalise(attempt: Attempt, reason: str = "submitted", now: datetime | None =
         actor=attempt.user,
     )
     events.attempt_finished.send(attempt, reason=FinishReason(why))
-    _refresh_result(attempt, cause="finish")
+    _refresh_result(attempt, cause="finish", now=now)
     return True
 
 
@@ -315,20 +316,51 @@ def _num(value: Decimal | None):
     return None if value is None else str(value)
 
 
-def _refresh_result(attempt: Attempt, cause: str) -> None:
-    """Update the candidate's counted result and announce it when it became or changed final."""
+def _refresh_result(attempt: Attempt, cause: str, now: datetime | None = None) -> None:
+    """Update the candidate's counted result; announce it once final, or when a final result
+    changes. A provisional result (the candidate may still take another attempt) is not
+    announced: nobody should act on it."""
     candidate = candidate_of(attempt.sitting, attempt.user)
     if candidate is None:  # removed from the sitting after starting: nothing to keep
         return
-    before, after = results.refresh(candidate)
-    if before == after or after[0] not in results.FINAL:
+    _announce(attempt, candidate, *results.refresh(candidate, now), cause=cause)
+
+
+def _announce(sender, candidate: Candidate, before: tuple, after: tuple, cause: str) -> None:
+    """Send result_final or result_changed for a (before, after) pair of results.refresh."""
+    if before == after or not after[3]:
         return
-    if before[0] in results.FINAL and cause in ("regrade", "manual_grade"):
+    if before[3]:
         events.result_changed.send(
-            attempt, candidate=candidate, before=before[:2], after=after[:2], cause=cause
+            sender, candidate=candidate, before=before[:2], after=after[:2], cause=cause
         )
     else:
-        events.result_final.send(attempt, candidate=candidate, outcome=after[0], score=after[1])
+        events.result_final.send(sender, candidate=candidate, outcome=after[0], score=after[1])
+
+
+def settle_closed(now: datetime | None = None) -> int:
+    """Make the results of closed sittings final: a provisional pass or fail stands, and a
+    candidate who finished no attempt is absent. Announce each; return how many."""
+    now = now or utcnow()
+    done = 0
+    for candidate in results.closed_unsettled(now):
+        open_ = db.session.scalar(
+            select(Attempt.id).where(
+                Attempt.sitting_id == candidate.sitting_id,
+                Attempt.user_id == candidate.user_id,
+                Attempt.state == AttemptState.IN_PROGRESS,
+            )
+        )
+        if open_ is not None:  # finalised first by close-overdue; settled on its next run
+            continue
+        before = results.state_of(candidate)
+        if candidate.outcome == Outcome.NONE:
+            candidate.outcome = Outcome.ABSENT
+        after = results.refresh(candidate, now)[1]
+        if after[3]:
+            _announce(candidate.result_attempt or candidate, candidate, before, after, "close")
+            done += 1
+    return done
 
 
 def _graded_items(attempt: Attempt, bodies: dict[int, dict] | None = None) -> dict[int, tuple]:
@@ -496,6 +528,7 @@ def regrade(sitting: Sitting, apply: bool, actor=None) -> RegradePlan:
         if q.current is not None
     }
     plan = RegradePlan([], [])
+    regraded: dict[int, Attempt] = {}
     for attempt in attempts:
         bodies, new_keys = {}, {}
         for i in attempt.items:
@@ -535,7 +568,11 @@ def regrade(sitting: Sitting, apply: bool, actor=None) -> RegradePlan:
             for i in attempt.items:
                 i.score, i.grade_state = graded[i.id]
             update_totals(attempt)
-            _refresh_result(attempt, cause="regrade")
+            regraded.setdefault(attempt.user_id, attempt)
+    # Each candidate's result once, after all their attempts are regraded: under "highest"
+    # a half-done regrade would announce changes that are not real.
+    for attempt in regraded.values():
+        _refresh_result(attempt, cause="regrade")
     if apply:
         db.session.flush()
         audit.record(

@@ -2,11 +2,14 @@
 
 Each signal is sent by exams.engine inside the request's (or command's) transaction, after
 the change is flushed: a subscriber that writes joins that transaction, and a failure rolls
-both back together. The sender is the Attempt; keyword arguments say the rest.
+both back together (a subscriber with effects outside the database, such as a message,
+defers them with ``lms.transaction.after_commit``). The sender is the Attempt (the
+Candidate for an absence); keyword arguments say the rest.
 
 - ``attempt_finished``: an attempt was submitted or timed out (``reason``).
-- ``result_final``: a candidate's result of a sitting became final: every counted item is
-  graded (``candidate``, ``outcome``, ``score``).
+- ``result_final``: a candidate's result of a sitting became final: graded, and no further
+  attempt is possible (every attempt used, or the sitting closed) (``candidate``,
+  ``outcome``: passed, failed or absent, ``score``). A provisional result is never sent.
 - ``result_changed``: a final result changed after a regrade or a manual grade
   (``candidate``, ``before`` and ``after`` as (outcome, score), ``cause``).
 

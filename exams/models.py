@@ -227,6 +227,7 @@ class Outcome(enum.StrEnum):
     PENDING = "pending"  #: the counted attempt waits for a trainer's grading
     PASSED = "passed"
     FAILED = "failed"
+    ABSENT = "absent"  #: the sitting closed without a finished attempt
 
 
 class Candidate(db.Model):
@@ -251,6 +252,9 @@ class Candidate(db.Model):
         ForeignKey("ex_attempts.id", ondelete="SET NULL", use_alter=True)
     )
     result_score: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
+    #: When the result became final: graded, and no further attempt possible (every attempt
+    #: used, or the sitting closed). Until then a pass or fail is provisional.
+    result_final_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     sitting: Mapped[Sitting] = relationship(back_populates="candidates")
     user: Mapped[User] = relationship()

@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from exams import rules
@@ -29,6 +29,7 @@ from exams.models import (
 from lms.extensions import db
 from lms.timeutil import utcnow
 
+#: Outcomes that judge an attempt (final once no further attempt is possible).
 FINAL = (Outcome.PASSED, Outcome.FAILED)
 
 
@@ -145,30 +146,37 @@ def may_review(attempt: Attempt, now: datetime | None = None) -> bool:
     )
 
 
-def refresh(candidate: Candidate) -> tuple[tuple, tuple]:
+def attempts_left(candidate: Candidate, used: int, now: datetime) -> bool:
+    """Tell whether the candidate may still start an attempt (used < allowed, window open)."""
+    _opens, closes = window(candidate.sitting, candidate)
+    return used < candidate.sitting.attempts_allowed and now < closes
+
+
+def refresh(candidate: Candidate, now: datetime | None = None) -> tuple[tuple, tuple]:
     """Set the candidate's result from the attempt that counts; return (before, after).
 
-    Each side is (outcome, score, counted attempt id). Only the engine calls this.
+    Each side is (outcome, score, counted attempt id, final). A pass or fail is final only
+    once no further attempt is possible; until then it is provisional and nobody should act
+    on it. Only the engine calls this.
     """
-    before = (candidate.outcome, candidate.result_score, candidate.result_attempt_id)
-    finished = list(
+    now = now or utcnow()
+    before = state_of(candidate)
+    attempts = list(
         db.session.scalars(
             select(Attempt)
-            .where(
-                Attempt.sitting_id == candidate.sitting_id,
-                Attempt.user_id == candidate.user_id,
-                Attempt.state == AttemptState.FINISHED,
-            )
+            .where(Attempt.sitting_id == candidate.sitting_id, Attempt.user_id == candidate.user_id)
             .order_by(Attempt.number)
         )
     )
+    finished = [a for a in attempts if a.state == AttemptState.FINISHED]
     by_id = {a.id: a for a in finished}
     key, pending = rules.counted_attempt(
         candidate.sitting.result_rule.value, [(a.id, a.score) for a in finished]
     )
     counted = by_id.get(key)
     if not finished:
-        outcome, score = Outcome.NONE, None
+        outcome = Outcome.ABSENT if candidate.outcome == Outcome.ABSENT else Outcome.NONE
+        score = None
     elif pending:
         outcome, score = Outcome.PENDING, None
     else:
@@ -176,8 +184,49 @@ def refresh(candidate: Candidate) -> tuple[tuple, tuple]:
         score = counted.score
     candidate.outcome, candidate.result_score = outcome, score
     candidate.result_attempt_id = counted.id if counted else None
+    open_ = any(a.state == AttemptState.IN_PROGRESS for a in attempts)
+    final = outcome in FINAL and not open_ and not attempts_left(candidate, len(attempts), now)
+    if outcome == Outcome.ABSENT:
+        final = True
+    if not final:
+        candidate.result_final_at = None
+    elif candidate.result_final_at is None:
+        candidate.result_final_at = now
     db.session.flush()
-    return before, (outcome, score, candidate.result_attempt_id)
+    return before, state_of(candidate)
+
+
+def state_of(candidate: Candidate) -> tuple:
+    """Return (outcome, score, counted attempt id, final) as the candidate row holds it."""
+    return (
+        candidate.outcome,
+        candidate.result_score,
+        candidate.result_attempt_id,
+        candidate.result_final_at is not None,
+    )
+
+
+def closed_unsettled(now: datetime | None = None) -> list[Candidate]:
+    """Return candidates of closed sittings whose result is not final yet (the engine settles
+    them: a provisional pass or fail becomes final, no attempt at all becomes absent)."""
+    now = now or utcnow()
+    latest = (
+        select(Candidate.sitting_id, func.max(Candidate.closes_at).label("latest"))
+        .group_by(Candidate.sitting_id)
+        .subquery()
+    )
+    rows = db.session.scalars(
+        select(Candidate)
+        .join(Sitting, Sitting.id == Candidate.sitting_id)
+        .join(latest, latest.c.sitting_id == Sitting.id)
+        .where(
+            Candidate.result_final_at.is_(None),
+            Sitting.closes_at <= now - rules.GRACE,
+            or_(latest.c.latest.is_(None), latest.c.latest <= now - rules.GRACE),
+        )
+        .order_by(Candidate.id)
+    )
+    return list(rows)
 
 
 def status_of(
@@ -227,23 +276,38 @@ def sitting_results(sitting: Sitting, now: datetime | None = None) -> list[Candi
     return out
 
 
-def failed_in_cycles(kind: SittingKind, cycles: list[str]) -> list[int]:
+def failed_in_cycles(kind: SittingKind, cycles: list[str], count_absent: bool = False) -> list[int]:
     """Return the users whose final result failed in every one of ``cycles`` (one query).
 
     e.g. ``failed_in_cycles(SittingKind.MONTHLY, ["2026-11", "2026-12"])``: failed the
-    monthly exam twice in a row.
+    monthly exam twice in a row. A cycle counts as failed when a final result of it failed
+    and none passed (a make-up sitting passed in the same month clears it); provisional
+    results (attempts still possible) and results waiting for grading never count.
+    ``count_absent`` counts an absence as a failure.
     """
     cycles = list(dict.fromkeys(cycles))
-    stmt = (
-        select(Candidate.user_id)
+    failing = [Outcome.FAILED, Outcome.ABSENT] if count_absent else [Outcome.FAILED]
+    per_cycle = (
+        select(
+            Candidate.user_id.label("user_id"),
+            Sitting.cycle.label("cycle"),
+            func.sum(case((Candidate.outcome == Outcome.PASSED, 1), else_=0)).label("passes"),
+            func.sum(case((Candidate.outcome.in_(failing), 1), else_=0)).label("fails"),
+        )
         .join(Sitting, Sitting.id == Candidate.sitting_id)
         .where(
             Sitting.kind == kind,
             Sitting.cycle.in_(cycles),
-            Candidate.outcome == Outcome.FAILED,
+            Candidate.result_final_at.is_not(None),
         )
-        .group_by(Candidate.user_id)
-        .having(func.count(func.distinct(Sitting.cycle)) == len(cycles))
-        .order_by(Candidate.user_id)
+        .group_by(Candidate.user_id, Sitting.cycle)
+        .subquery()
+    )
+    stmt = (
+        select(per_cycle.c.user_id)
+        .where(per_cycle.c.passes == 0, per_cycle.c.fails > 0)
+        .group_by(per_cycle.c.user_id)
+        .having(func.count() == len(cycles))
+        .order_by(per_cycle.c.user_id)
     )
     return list(db.session.scalars(stmt))

@@ -63,17 +63,22 @@ def upgrade():
                                     'qb_question_versions', ['key_version_id'], ['id'], ondelete='RESTRICT')
 
     with op.batch_alter_table('ex_candidates', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('outcome', _enum('outcome', 'none', 'pending', 'passed', 'failed'),
+        batch_op.add_column(sa.Column('outcome', _enum('outcome', 'none', 'pending', 'passed', 'failed', 'absent'),
                                       nullable=False, server_default='none'))
         batch_op.add_column(sa.Column('result_attempt_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('result_score', sa.Numeric(precision=8, scale=2), nullable=True))
+        batch_op.add_column(sa.Column('result_final_at', sa.DateTime(), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_ex_candidates_result_attempt_id_ex_attempts'),
                                     'ex_attempts', ['result_attempt_id'], ['id'], ondelete='SET NULL')
     _fill_outcomes()
 
 
 def _fill_outcomes():
-    """Give existing candidates the result of their counted attempt (highest score)."""
+    """Give existing candidates the result of their counted attempt (highest score).
+
+    Results stay provisional (no result_final_at): ``close-overdue`` makes those of closed
+    sittings final, and announces them, the first time it runs.
+    """
     conn = op.get_bind()
     rows = conn.execute(sa.text(
         "SELECT c.id, a.id, a.score, a.passed FROM ex_candidates c "
@@ -99,6 +104,7 @@ def downgrade():
     with op.batch_alter_table('ex_candidates', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_ex_candidates_result_attempt_id_ex_attempts'),
                                  type_='foreignkey')
+        batch_op.drop_column('result_final_at')
         batch_op.drop_column('result_score')
         batch_op.drop_column('result_attempt_id')
         batch_op.drop_column('outcome')

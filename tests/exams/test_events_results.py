@@ -104,7 +104,9 @@ def test_result_rule_picks_the_counted_attempt(
 
 def test_failed_in_cycles_is_one_query_and_exact(paper, make_user):
     """Outcomes are set on the candidate rows directly: this tests the query, not grading."""
-    users = {name: make_user(username=name) for name in ("u1", "u2", "u3", "u4", "u5", "u6")}
+    users = {
+        name: make_user(username=name) for name in ("u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8")
+    }
     now = utcnow()
 
     def sitting(cycle, kind=SittingKind.MONTHLY, **outcomes):
@@ -117,7 +119,12 @@ def test_failed_in_cycles_is_one_query_and_exact(paper, make_user):
             closes_at=now - timedelta(days=1),
         )
         s.candidates = [
-            Candidate(user_id=users[name].id, outcome=Outcome(value))
+            Candidate(
+                user_id=users[name].id,
+                outcome=Outcome(value.removesuffix("?")),
+                # "failed?" is provisional: the candidate may still take another attempt.
+                result_final_at=None if value in ("pending", "failed?") else now,
+            )
             for name, value in outcomes.items()
         ]
         db.session.add(s)
@@ -127,6 +134,11 @@ def test_failed_in_cycles_is_one_query_and_exact(paper, make_user):
     sitting("2026-12", u1="failed", u2="passed", u3="failed", u6="pending")
     sitting("2026-12", SittingKind.RETRAINING, u4="failed", u5="failed")  # another kind
     sitting("2026-10", u2="failed", u3="failed")
+    # u7 failed November for good, December only provisionally; u8 passed a make-up in
+    # November after failing it.
+    sitting("2026-11", u7="failed", u8="failed")
+    sitting("2026-11", u8="passed")
+    sitting("2026-12", u7="failed?", u8="failed")
     db.session.commit()
     with statements() as seen:
         found = results.failed_in_cycles(SittingKind.MONTHLY, ["2026-11", "2026-12"])
