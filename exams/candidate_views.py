@@ -1,6 +1,7 @@
 """The candidate's pages: my exams, the exam page, saving, submitting, the result."""
 
 import json
+import re
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -159,14 +160,18 @@ def section_heading(n: int, qtype: str, count: int, points) -> str:
     return printing.section_heading(n, qtype, count, points)
 
 
+def _stale_message() -> str:
+    return _(
+        "A newer save came from another window or device. Reload this page to see "
+        "the latest answers."
+    )
+
+
 def _error(reason: str, status: int):
     messages = {
         "finished": _("This attempt has already been submitted."),
         "time_over": _("Time is up: answers can no longer be changed."),
-        "stale": _(
-            "A newer save came from another window or device. Reload this page to see "
-            "the latest answers."
-        ),
+        "stale": _stale_message(),
     }
     return jsonify(ok=False, reason=reason, message=messages.get(reason, reason)), status
 
@@ -177,6 +182,22 @@ MAX_SEQ = 2**31 - 1
 MAX_SAVE_BYTES = 1_000_000
 #: {"answers": {"12": ["a", "b"]}} is three levels deep; anything deeper is not an answer.
 MAX_DEPTH = 4
+
+
+#: Characters no answer may hold: NUL (databases refuse it) and lone surrogates (they
+#: cannot be written as UTF-8, so every page showing the answer would fail).
+UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def _storable(value) -> bool:
+    """Tell whether every string in a (shallow, already depth-checked) JSON value can be kept."""
+    if isinstance(value, str):
+        return not UNSTORABLE.search(value)
+    if isinstance(value, dict):
+        return all(_storable(k) and _storable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_storable(v) for v in value)
+    return True
 
 
 def _depth(value, limit: int) -> int:
@@ -204,6 +225,8 @@ def read_save(raw: bytes | str | None) -> dict:
         raise BadSave(_("The save could not be read.")) from exc
     if not isinstance(data, dict) or _depth(data, MAX_DEPTH) > MAX_DEPTH:
         raise BadSave(_("The save could not be read."))
+    if not _storable(data):
+        raise BadSave(_("An answer contains a character that cannot be stored; remove it."))
     seq = data.get("seq")
     if type(seq) is not int or not 1 <= seq <= MAX_SEQ:
         raise BadSave(
@@ -258,10 +281,15 @@ def submit(attempt_id: int):
     if final:
         try:
             data = read_save(final)
-            engine.save(attempt, data["seq"], data["answers"], data["flags"])
+            saved = engine.save(attempt, data["seq"], data["answers"], data["flags"])
         except (BadSave, ValidationFailed) as exc:
             db.session.rollback()
             flash(exc.messages[0] if isinstance(exc, ValidationFailed) else str(exc), "error")
+            return redirect(url_for("exam.attempt", attempt_id=attempt.id))
+        if saved.reason == "stale" and request.form.get("auto") != "1":
+            # Another window saved newer answers: submitting now would grade those, not
+            # what this page shows. Reloading shows them; the candidate decides.
+            flash(_stale_message(), "error")
             return redirect(url_for("exam.attempt", attempt_id=attempt.id))
     auto = request.form.get("auto") == "1"
     if engine.finalise(attempt, FinishReason.TIMEOUT if auto else FinishReason.SUBMITTED):

@@ -43,6 +43,7 @@ from lms.timeutil import utcnow
 from lms.web import parse_id
 from question_bank import categories, qtypes
 from question_bank.models import Question, QuestionStatus, Tag, question_tags
+from question_bank.render import points_text
 
 START_MESSAGES = {
     "open_attempt": _l("You already have an attempt in progress."),
@@ -431,6 +432,34 @@ def finalise_overdue_of(user, now: datetime | None = None) -> int:
     return sum(finalise(a, FinishReason.TIMEOUT, now) for a in list(open_))
 
 
+def extend_open_attempts(candidate: Candidate, now: datetime | None = None) -> int:
+    """Give the candidate's attempts in progress the deadline their new extra time or window
+    gives (a trainer's override during the exam); return how many changed.
+
+    An attempt already past its deadline stays as it is: time that ran out is not given back.
+    """
+    now = now or utcnow()
+    _opens, closes = window(candidate.sitting, candidate)
+    changed = 0
+    for attempt in db.session.scalars(
+        select(Attempt).where(
+            Attempt.sitting_id == candidate.sitting_id,
+            Attempt.user_id == candidate.user_id,
+            Attempt.state == AttemptState.IN_PROGRESS,
+        )
+    ):
+        if attempt.deadline_at <= now:
+            continue
+        new = rules.deadline(
+            attempt.started_at, attempt.time_limit_minutes, candidate.extra_minutes, closes
+        )
+        if new != attempt.deadline_at:
+            attempt.deadline_at = max(new, now)
+            changed += 1
+    db.session.flush()
+    return changed
+
+
 def overdue_ids(now: datetime | None = None, sitting: Sitting | None = None) -> list[int]:
     """Return the ids of open attempts past their deadline and its grace."""
     now = now or utcnow()
@@ -473,7 +502,7 @@ def record_manual_grade(item: AttemptItem, score, comment: str, grader) -> None:
         raise ValidationFailed(_("Enter the score as a number.")) from exc
     if not Decimal(0) <= value <= item.points:
         raise ValidationFailed(
-            _("The score must be between 0 and %(max)s.", max=f"{item.points:g}")
+            _("The score must be between 0 and %(max)s.", max=points_text(item.points))
         )
     comment = (comment or "").strip()[:2000]
     if value == item.score and comment == item.grader_comment and item.graded_at is not None:

@@ -20,14 +20,19 @@ from exams.models import (
     Attempt,
     AttemptState,
     Candidate,
+    DrawRule,
     FinishReason,
     Outcome,
+    PaperSection,
     ReviewPolicy,
+    SectionQuestion,
     Sitting,
     SittingKind,
 )
 from lms.extensions import db
 from lms.timeutil import utcnow
+from question_bank import categories
+from question_bank.models import Question
 
 #: Outcomes that judge an attempt (final once no further attempt is possible).
 FINAL = (Outcome.PASSED, Outcome.FAILED)
@@ -141,9 +146,58 @@ def may_review(attempt: Attempt, now: datetime | None = None) -> bool:
         )
     )
     attempts_left = used < sitting.attempts_allowed and now < closes
-    return rules.review_allowed(
+    allowed = rules.review_allowed(
         attempt.review_policy.value, True, now, last_close(sitting), attempts_left
     )
+    return allowed and not asked_in_open_sitting(attempt, now)
+
+
+def asked_in_open_sitting(attempt: Attempt, now: datetime) -> bool:
+    """Tell whether another sitting still open may ask any of the attempt's questions.
+
+    Papers are reused (a make-up or a retraining sitting, next month's draw from the same
+    categories): a key shown here would reach candidates still answering there.
+    """
+    qids = {i.question_id for i in attempt.items}
+    latest = (
+        select(Candidate.sitting_id, func.max(Candidate.closes_at).label("latest"))
+        .group_by(Candidate.sitting_id)
+        .subquery()
+    )
+    grace_end = now - rules.GRACE
+    open_papers = (
+        select(Sitting.paper_id)
+        .outerjoin(latest, latest.c.sitting_id == Sitting.id)
+        .where(
+            Sitting.id != attempt.sitting_id,
+            Sitting.opens_at <= now,
+            or_(Sitting.closes_at > grace_end, latest.c.latest > grace_end),
+        )
+    )
+    fixed = db.session.scalar(
+        select(func.count(SectionQuestion.id))
+        .join(PaperSection, PaperSection.id == SectionQuestion.section_id)
+        .where(PaperSection.paper_id.in_(open_papers), SectionQuestion.question_id.in_(qids))
+    )
+    if fixed:
+        return True
+    drawn = db.session.scalars(
+        select(DrawRule)
+        .join(PaperSection, PaperSection.id == DrawRule.section_id)
+        .where(PaperSection.paper_id.in_(open_papers))
+    ).all()
+    if not drawn:
+        return False
+    mine = set(db.session.scalars(select(Question.category_id).where(Question.id.in_(qids))))
+    for rule in drawn:
+        pool = (
+            set(categories.descendant_ids(rule.category_id))
+            if rule.include_subcategories
+            else {rule.category_id}
+        )
+        if pool & mine:
+            return True
+    return False
 
 
 def attempts_left(candidate: Candidate, used: int, now: datetime) -> bool:

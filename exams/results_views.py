@@ -208,7 +208,9 @@ def filtered_rows(
 def results(sitting_id: int):
     """Show every candidate's standing and result, the distribution and item statistics."""
     sitting = db.session.get(Sitting, sitting_id) or abort(404)
-    finished_attempts(sitting)  # loads the items the statistics read, once for all
+    # Held for the whole view: the session keeps loaded rows only while they are referenced,
+    # so the statistics below read these items instead of one query per candidate.
+    loaded = finished_attempts(sitting)  # noqa: F841
     teams = list(db.session.scalars(select(Team).order_by(Team.name)))
     rows, shown, filters = filtered_rows(sitting, teams)
     counted = [r.result.counted for r in rows if r.result.counted is not None]

@@ -460,6 +460,9 @@ def set_override(candidate: Candidate, extra_minutes, opens_at, closes_at, actor
         "window": [str(candidate.opens_at), str(candidate.closes_at)],
     }
     candidate.extra_minutes, candidate.opens_at, candidate.closes_at = extra, opens_at, closes_at
+    from exams.engine import extend_open_attempts
+
+    extend_open_attempts(candidate)
     audit.record(
         "sitting.override",
         candidate.sitting,

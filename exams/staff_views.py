@@ -372,7 +372,9 @@ def grade_question(sitting_id: int, question_id: int):
     ).all()
     if not items:
         abort(404)
-    if not qtypes.get(items[0].version.qtype).manual:
+    # Only the hand-graded versions (a question's type may have changed between versions).
+    items = [i for i in items if qtypes.get(i.version.qtype).manual]
+    if not items:
         # Choice, true/false and fill-in are graded by their key: a score changes only
         # through a regrade, which shows its dry run first and is audited.
         return render_template(

@@ -2,6 +2,7 @@
 
 from lms.web import MAX_ID
 from question_bank import qtypes
+from question_bank.render import points_text
 from question_bank.sanitize import rich
 from question_bank.services import QuestionInput, split_tags
 
@@ -37,7 +38,7 @@ def input_from_version(question) -> QuestionInput:
         body=v.body,
         explanation=v.explanation,
         source=v.source,
-        default_points=f"{v.default_points:g}",
+        default_points=points_text(v.default_points),
         difficulty=question.difficulty,
         tags=[t.name for t in question.tags],
     )

@@ -15,6 +15,7 @@ from lms.timeutil import utcnow
 from lms.web import parse_id
 from question_bank import qtypes
 from question_bank.models import Category, Question, QuestionStatus, QuestionVersion, Tag
+from question_bank.render import points_text
 from question_bank.sanitize import clean, strip_control, to_text
 
 MAX_TAGS = 10
@@ -362,7 +363,7 @@ def version_parts(v: QuestionVersion) -> list[tuple[str, str]]:
         *qtype.text_parts(v.body),
         (_("Explanation"), to_text(v.explanation)),
         (_("Source"), v.source),
-        (_("Points"), f"{v.default_points:g}"),
+        (_("Points"), points_text(v.default_points)),
     ]
 
 

@@ -349,3 +349,46 @@ def test_engine_finalise_is_idempotent(app, sitting, agent):
     assert engine.finalise(attempt, "submitted") is True
     assert engine.finalise(attempt, "submitted") is False
     db.session.commit()
+
+
+def test_extra_time_given_during_the_exam_moves_its_deadline(
+    agent_client, sitting, agent, make_user, app, login
+):
+    from exams.models import Candidate
+    from lms.accounts.models import Role
+
+    attempt = start(agent_client, sitting)
+    before = attempt.deadline_at
+    make_user(Role.TRAINER, username="t1")
+    trainer = app.test_client()
+    login(trainer, "t1")
+    cand = db.session.scalar(select(Candidate).where(Candidate.user_id == agent.id))
+    resp = trainer.submit(
+        f"/exams/sittings/{sitting.id}/candidates/{cand.id}", {"extra_minutes": "20"}
+    )
+    assert resp.status_code == 302
+    db.session.refresh(attempt)
+    assert attempt.deadline_at - before == timedelta(minutes=20)
+    page = text(agent_client.get(f"/exam/attempts/{attempt.id}"))
+    left = int(re.search(r'data-ms-left="(\d+)"', page).group(1))
+    assert left > 49 * 60 * 1000  # 30 minutes + 20 extra, less the moments elapsed
+
+
+def test_submit_whose_last_answers_are_stale_does_not_grade_other_answers(agent_client, sitting):
+    import json
+
+    attempt = start(agent_client, sitting)
+    tf = next(i for i in attempt.items if i.version.qtype == "true_false")
+    assert save(agent_client, attempt, 5, {str(tf.id): False}).status_code == 200  # tab B
+    # Tab A, which never saw B's save, submits what it shows with an older number.
+    final = json.dumps({"seq": 3, "answers": {str(tf.id): True}, "flags": {}})
+    resp = agent_client.submit(f"/exam/attempts/{attempt.id}/submit", {"final": final})
+    assert resp.status_code == 302 and resp.location.endswith(f"/exam/attempts/{attempt.id}")
+    db.session.refresh(attempt)
+    db.session.refresh(tf)
+    assert attempt.state == AttemptState.IN_PROGRESS and tf.response is False
+    # The time-up submit is not held back: it finishes with the newest saved answers.
+    final = json.dumps({"seq": 4, "answers": {str(tf.id): True}, "flags": {}})
+    resp = agent_client.submit(f"/exam/attempts/{attempt.id}/submit", {"final": final, "auto": "1"})
+    db.session.refresh(attempt)
+    assert attempt.state == AttemptState.FINISHED

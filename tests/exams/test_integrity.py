@@ -580,6 +580,7 @@ def test_grading_route_refuses_auto_graded_items(
 
 SEQ_MESSAGE = ("The save's sequence number must be a whole number from 1 to %(max)d.", 2**31 - 1)
 UNREADABLE = "The save could not be read."
+UNSTORABLE = "An answer contains a character that cannot be stored; remove it."
 
 
 @pytest.mark.parametrize(
@@ -603,6 +604,10 @@ UNREADABLE = "The save could not be read."
             "A question's flag must be true or false.",
         ),
         ('{"seq": 1, "answers": {"ESSAY": "' + "长" * 400_000 + '"}}', UNREADABLE),
+        # A lone surrogate cannot be written as UTF-8: stored, it broke every page showing it.
+        ('{"seq": 1, "answers": {"ESSAY": "bad\\ud800x"}}', UNSTORABLE),
+        ('{"seq": 1, "answers": {"FILL": ["\\udfff"]}}', UNSTORABLE),
+        ('{"seq": 1, "answers": {"FILL": ["\\u0000z"]}}', UNSTORABLE),
     ],
     ids=[
         "seq-2**31",
@@ -617,6 +622,9 @@ UNREADABLE = "The save could not be read."
         "flag-string",
         "flag-number",
         "oversize",
+        "surrogate-essay",
+        "surrogate-blank",
+        "nul-blank",
     ],
 )
 def test_bad_save_is_400_and_changes_nothing(agent_client, sitting, body, message):

@@ -14,15 +14,25 @@
   const items = [...document.querySelectorAll(".exam-item")];
   // Every save sent carries a higher number than any before it, retries included: the
   // server keeps only the newest, so a late retry can never overwrite a newer save.
-  let seq = Number(root.dataset.seq);
+  // A reload in this tab may render before the previous page's last keepalive save is
+  // stored: the tab remembers the numbers it used (another tab does not share them).
+  const seqKey = `exam-seq:${root.dataset.saveUrl}`;
+  let seq = Math.max(Number(root.dataset.seq), Number(sessionStorage.getItem(seqKey)) || 0);
+  const nextSeq = () => {
+    seq += 1;
+    try { sessionStorage.setItem(seqKey, String(seq)); } catch (err) { /* private mode */ }
+    return seq;
+  };
   let dirty = false;
+  let submitting = false;
   let saving = false;
   let stopped = false;
   let retryTimer = null;
   // The deadline as the server counts it, measured on this computer's monotonic clock,
   // so a wrong system clock changes nothing.
   const msg = root.dataset;
-  const endsAt = performance.now() + Number(root.dataset.msLeft);
+  // Each accepted save brings the server's count again (extra time given meanwhile shows).
+  let endsAt = performance.now() + Number(root.dataset.msLeft);
 
   // How to read an answer: each question type declares its kind on the question
   // (data-answer), so this script knows no type by name.
@@ -111,8 +121,7 @@
     if (stopped || saving) return;
     saving = true;
     const { answers, flags } = changes();
-    seq += 1;
-    const next = seq;
+    const next = nextSeq();
     dirty = false;
     try {
       const resp = await fetch(root.dataset.saveUrl, {
@@ -124,15 +133,20 @@
       if (resp.ok && data.ok) {
         for (const [id, value] of Object.entries(answers)) sent.answers[id] = JSON.stringify(value);
         for (const [id, value] of Object.entries(flags)) sent.flags[id] = value;
+        if (typeof data.ms_left === "number") endsAt = performance.now() + data.ms_left;
         // The centre's time, as the server formats it (not this computer's zone).
         show(msg.msgSaved.replace("{time}", data.saved_at_local), "ok");
+      } else if (data.reason === "stale" && next < seq) {
+        // This page itself sent a newer save meanwhile (a keepalive), which carries all
+        // of this one: nothing is lost and no other window is involved.
       } else if (data.reason === "stale") {
         stopped = true;
         show(data.message, "error");
       } else if (data.reason === "time_over" || data.reason === "finished") {
         stopped = true;
         show(data.message, "error");
-        window.location.reload();
+        // Unless the page is already submitting its last answers (that shows the result).
+        if (!submitting) window.location.reload();
       } else {
         throw new Error(data.message || resp.statusText);
       }
@@ -174,9 +188,10 @@
   const finalSubmit = (auto) => {
     if (stopped) return;
     stopped = true;
+    submitting = true;
     clearTimeout(retryTimer);
-    seq += 1;
-    form.querySelector('input[name="final"]').value = JSON.stringify({ seq, ...changes() });
+    const final = nextSeq();
+    form.querySelector('input[name="final"]').value = JSON.stringify({ seq: final, ...changes() });
     form.querySelector('input[name="auto"]').value = auto ? "1" : "";
     form.submit();
   };
@@ -190,15 +205,16 @@
 
   // Leaving or hiding the page: send what changed with keepalive, so the request outlives
   // the page (a closed tab, a phone locking its screen).
+  // It carries everything since the last accepted save, so a save still in flight that it
+  // overtakes loses nothing (and is recognised above as this page's own).
   const flush = () => {
-    // A save in flight carries most of it; racing it would make one of the two stale.
-    if (stopped || !dirty || saving) return;
-    seq += 1;
+    if (stopped || !dirty) return;
+    const next = nextSeq();
     fetch(root.dataset.saveUrl, {
       method: "POST",
       keepalive: true,
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-      body: JSON.stringify({ seq, ...changes() }),
+      body: JSON.stringify({ seq: next, ...changes() }),
     }).catch(() => {});
   };
   document.addEventListener("visibilitychange", () => { if (document.visibilityState === "hidden") flush(); });
