@@ -59,8 +59,12 @@ def export_questions(path: Path, fmt: str | None) -> None:
             except ValidationFailed as exc:
                 raise click.ClickException(" ".join(exc.messages)) from exc
         data = transfer.export_questions(fmt)
+        skipped = transfer.left_out()
+        for where, reason in skipped:
+            click.echo(f"Left out {where}: {reason}", err=True)
     path.write_bytes(data)
-    click.echo(f"Exported {len(transfer.bank_data())} questions to {path} ({fmt}).")
+    count = len(transfer.bank_data()) - len(skipped)
+    click.echo(f"Exported {count} questions to {path} ({fmt}).")
 
 
 def seed_demo_bank() -> str:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 
 from question_bank.interchange import QuestionData
 
-__all__ = ["demo_questions"]
+__all__ = ["demo_questions", "template_examples"]
 
 SERVICE = ("服务规范",)
 COURTESY = ("服务规范", "礼貌用语")
@@ -3130,4 +3130,35 @@ def demo_questions() -> list[QuestionData]:
         *_transfers(),
         *_site_rules(),
         *_e_banking(),
+    ]
+
+
+def template_examples() -> list[QuestionData]:
+    """Return the example rows of the spreadsheet template (a single choice, a true/false)."""
+    return [
+        QuestionData(
+            "single_choice",
+            "客户来电挂失信用卡时，客服代表首先应当：",
+            {
+                "options": [
+                    {"key": "1", "html": "直接办理挂失"},
+                    {"key": "2", "html": "核实客户身份"},
+                    {"key": "3", "html": "询问消费记录"},
+                    {"key": "4", "html": "转接人工主管"},
+                ],
+                "correct": ["2"],
+            },
+            ["业务知识", "信用卡", "挂失"],
+            "先核实身份，再办理业务。",
+            1,
+            2,
+            ["挂失", "身份核实"],
+        ),
+        QuestionData(
+            "true_false",
+            "客服代表可以要求客户在电话中报出完整的取款密码。",
+            {"correct": False},
+            ["风险合规", "保密"],
+            "任何情况下不得索要密码。",
+        ),
     ]

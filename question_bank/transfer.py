@@ -12,7 +12,7 @@ from lms.accounts.services import ValidationFailed
 from lms.extensions import db
 from question_bank import categories, images
 from question_bank.formats import gift, moodle_xml, spreadsheet
-from question_bank.interchange import ParseResult, QuestionData
+from question_bank.interchange import ParseResult, QuestionData, codec, exportable
 from question_bank.models import Question, QuestionStatus, Tag
 from question_bank.services import QuestionInput, check, create_question, publish_problems
 
@@ -129,7 +129,7 @@ def import_parsed(parsed: ParseResult, user, filename: str, progress) -> ImportR
             if qd.files:
                 for key in ("stem", "explanation"):
                     values[key] = images.import_references(values[key], qd.files, user)
-                values["body"] = _body_images(values["body"], qd.files, user)
+                values["body"] = _body_images(qd.qtype, values["body"], qd.files, user)
             path = tuple(qd.category_path)
             if path not in cat_cache:
                 db.session.flush()
@@ -158,17 +158,12 @@ def import_parsed(parsed: ParseResult, user, filename: str, progress) -> ImportR
     return report
 
 
-def _body_images(body: dict, files: dict, user) -> dict:
-    """Store the images that options or answers of a body refer to."""
-    body = dict(body)
-    if "options" in body:
-        body["options"] = [
-            {**o, "html": images.import_references(o["html"], files, user)} for o in body["options"]
-        ]
-    for key in ("reference", "rubric"):
-        if key in body:
-            body[key] = images.import_references(body[key], files, user)
-    return body
+def _body_images(qtype: str, body: dict, files: dict, user) -> dict:
+    """Store the images that the rich texts of a body (options, answers) refer to."""
+    found = codec(qtype)
+    if found is None:  # e.g. demo data of a type that has no file formats
+        return body
+    return found.map_html(body, lambda h: images.import_references(h, files, user))
 
 
 #: Spreadsheets cannot carry images: their cells keep the bank's own image addresses.
@@ -183,12 +178,8 @@ def to_data(q: Question, embed_files: bool = True) -> QuestionData:
     def refs(html: str) -> str:
         return images.export_references(html, files) if embed_files else html
 
-    body = dict(v.body)
-    if "options" in body:
-        body["options"] = [{**o, "html": refs(o["html"])} for o in body["options"]]
-    for key in ("reference", "rubric"):
-        if key in body:
-            body[key] = refs(body[key])
+    found = codec(v.qtype)
+    body = found.map_html(dict(v.body), refs) if found is not None else dict(v.body)
     return QuestionData(
         qtype=v.qtype,
         stem=refs(v.stem),
@@ -223,8 +214,13 @@ def bank_data(question_ids: list[int] | None = None, embed_files: bool = True):
 
 
 def export_questions(fmt: str, question_ids: list[int] | None = None) -> bytes:
-    """Return the bank (or some questions) in ``fmt``."""
+    """Return the bank (or some questions) in ``fmt``, without those ``left_out`` names."""
     return FORMATS[fmt][1](bank_data(question_ids, embed_files=fmt in EMBEDS_FILES))
+
+
+def left_out(question_ids: list[int] | None = None) -> list[tuple[str, str]]:
+    """Return (where, why) for each question an export leaves out: its type cannot travel."""
+    return exportable(bank_data(question_ids, embed_files=False))[1]
 
 
 @jobs.register("question_import")

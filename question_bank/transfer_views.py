@@ -55,6 +55,16 @@ def export():
     stmt, _filters = list_query(request.args)
     ids = list(db.session.scalars(stmt.with_only_columns(transfer.Question.id)))
     _parse, _export, mimetype, ext = transfer.FORMATS[fmt]
+    skipped = transfer.left_out(ids)
+    if skipped:
+        # Shown on the next page: the download itself cannot carry a message.
+        flash(
+            _(
+                "Left out of the export: %(list)s",
+                list="; ".join(f"{where}: {reason}" for where, reason in skipped),
+            ),
+            "warning",
+        )
     return (
         transfer.export_questions(fmt, ids),
         200,

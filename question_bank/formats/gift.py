@@ -18,32 +18,35 @@ import base64
 import binascii
 import dataclasses
 import hashlib
-import html
 import json
 import math
 import re
 
 from flask_babel import gettext as _
 
+from question_bank import interchange
 from question_bank.formats.common import (
-    BLANK_MARK,
     Malformed,
     Unsupported,
-    accepted_answers,
     category_text,
-    choice_body,
-    escape_answer,
-    mark_blank,
+    moodle_readers,
     parse_category,
-    positive_weight,
     to_html,
     unsupported_reason,
     where_label,
 )
-from question_bank.interchange import QTYPES, STATUSES, ParseResult, QuestionData
-from question_bank.qtypes.fill_blank import BLANK
+from question_bank.interchange import (
+    STATUSES,
+    ParseResult,
+    QuestionData,
+    codec,
+    exportable,
+    not_exportable_reason,
+)
 
 JSON_PREFIX = "// lms-json:"
+#: Where the braces were when text follows them: the blank of a "missing word" question.
+BLANK_MARK = "____"
 FORMATS = {
     "html": "html",
     "moodle": "moodle_auto_format",
@@ -186,13 +189,17 @@ def _read(body: str, path: list[str]) -> QuestionData:
     if feedback_at >= 0:
         explanation = _html(answer[feedback_at + 4 :], fmt)
         answer = answer[:feedback_at].strip(_WS)
-    qtype, body_ = _answers(answer, fmt)
-    stem = _html(stem, fmt)
-    if not stem:
+    kind = _kind(answer)
+    reader = moodle_readers().get(kind)
+    if reader is None:
+        raise Unsupported(unsupported_reason(kind))
+    stem_html = _html(stem, fmt)
+    qtype, stem, body_ = reader.from_gift(kind, stem_html, answer, Source(fmt))
+    if not stem_html:
         raise Malformed(_("The question has no text."))
     return QuestionData(
         qtype=qtype,
-        stem=mark_blank(stem) if qtype == "fill_blank" else stem,
+        stem=stem,
         body=body_,
         category_path=list(path),
         explanation=explanation,
@@ -200,20 +207,20 @@ def _read(body: str, path: list[str]) -> QuestionData:
     )
 
 
-def _answers(answer: str, fmt: str) -> tuple[str, dict]:
-    """Return the type and body that the text between the braces gives, in Moodle's order."""
+def _kind(answer: str) -> str:
+    """Return the Moodle question type that the text between the braces makes, as Moodle
+    tells them apart (and in its order)."""
     if not answer:
-        return "short_answer", {"reference": "", "rubric": ""}
+        return "essay"
     if answer.startswith("#"):
-        raise Unsupported(unsupported_reason("numerical"))
+        return "numerical"
     if "~" in answer:
-        return _choice(answer, fmt)
+        return "multichoice"
     if "=" in answer and "->" in answer:
-        raise Unsupported(unsupported_reason("matching"))
-    word = answer.split("#", 1)[0].strip(_WS)
-    if word in ("T", "TRUE", "F", "FALSE"):
-        return "true_false", {"correct": word in ("T", "TRUE")}
-    return "fill_blank", {"blanks": [_short_answers(answer, fmt)]}
+        return "matching"
+    if answer.split("#", 1)[0].strip(_WS) in ("T", "TRUE", "F", "FALSE"):
+        return "truefalse"
+    return "shortanswer"
 
 
 def _parts(answer: str, sep: str) -> list[str]:
@@ -221,32 +228,42 @@ def _parts(answer: str, sep: str) -> list[str]:
     return parts[1:] if parts and not parts[0] else parts
 
 
-def _choice(answer: str, fmt: str) -> tuple[str, dict]:
-    options, fractions = [], []
-    for part in _parts(answer.replace("=", "~="), "~"):
-        weight = 0.0
-        if part.startswith("="):
-            weight, part = 100.0, part[1:]
-        elif m := _WEIGHT.match(part):
-            weight, part = float(m.group(1)), part[m.end() :]
-        option = _html(part.split("#", 1)[0], fmt)
-        if option:  # Moodle drops blank choices too
-            options.append({"key": str(len(options) + 1), "html": option})
-            fractions.append(weight)
-    # As in Moodle: any "=" answer makes it single choice, weights alone multiple choice.
-    return choice_body("=" in answer, options, fractions)
+class Source:
+    """The answers of one GIFT question as a type reads them (texts are still escaped)."""
 
+    def __init__(self, fmt: str):
+        self.fmt = fmt  #: the question's text format, the default of each answer
 
-def _short_answers(answer: str, fmt: str) -> list[str]:
-    answers = []
-    for part in _parts(answer, "="):
-        weight = 100.0
-        if m := _WEIGHT.match(part):
-            weight, part = float(m.group(1)), part[m.end() :]
-        _fmt, text = _with_format(part.split("#", 1)[0].strip(_WS), fmt)
-        answers.append((weight, text.strip(_WS)))
-    # Still protected: an escaped backslash before * must not hide a wildcard.
-    return [_restore(a) for a in accepted_answers(answers)]
+    def weighted(self, answer: str, sep: str, default: float) -> list[tuple[float, str]]:
+        """Split answers at ``sep``: (grade in %, text without its feedback) for each.
+
+        A leading ``=`` is worth 100%, ``%50%`` what it says, anything else ``default``.
+        """
+        out = []
+        for part in _parts(answer, sep):
+            weight = default
+            if part.startswith("="):
+                weight, part = 100.0, part[1:]
+            elif m := _WEIGHT.match(part):
+                weight, part = float(m.group(1)), part[m.end() :]
+            out.append((weight, part.split("#", 1)[0]))
+        return out
+
+    def html(self, text: str) -> str:
+        """Return an answer as HTML, in its own [format] or else the question's."""
+        return _html(text, self.fmt)
+
+    def plain(self, text: str) -> str:
+        """Return an answer without its [format], trimmed, still escaped (see ``restore``)."""
+        return _with_format(text.strip(_WS), self.fmt)[1].strip(_WS)
+
+    def restore(self, text: str) -> str:
+        """Undo GIFT's escapes (\\~, \\=, \\#, \\{, \\}, \\:, \\n)."""
+        return _restore(text)
+
+    def word(self, answer: str) -> str:
+        """Return the answer before any feedback, trimmed (e.g. TRUE)."""
+        return answer.split("#", 1)[0].strip(_WS)
 
 
 def _from_json(line: str, body: str) -> QuestionData:
@@ -282,8 +299,10 @@ def question_from_dict(data: dict) -> QuestionData:
     strings += data.get("files", {}).values()
     if not all(isinstance(s, str) for s in strings):
         raise Malformed(_("Its // lms-json line has a list or file that is not text."))
-    if data["qtype"] not in QTYPES or data.get("status", "draft") not in STATUSES:
+    if data["qtype"] not in interchange.QTYPES or data.get("status", "draft") not in STATUSES:
         raise Malformed(_("Its // lms-json line has an unknown type or status."))
+    if codec(data["qtype"]) is None:
+        raise Unsupported(not_exportable_reason(data["qtype"]))
     if data.get("difficulty", 3) not in range(1, 6):
         raise Malformed(_("Its // lms-json line has a difficulty outside 1 to 5."))
     if not 0 <= data.get("default_points", 1) < math.inf:
@@ -303,9 +322,12 @@ def _digest(body: str) -> str:
 
 
 def export(questions: list[QuestionData]) -> bytes:
-    """Write questions as GIFT, each after the // lms-json line that restores it exactly."""
+    """Write questions as GIFT, each after the // lms-json line that restores it exactly.
+
+    Questions of a type without an interchange are left out (``exportable`` says which).
+    """
     out, current = [], None
-    for q in questions:
+    for q in exportable(questions)[0]:
         if q.category_path != current:
             current = list(q.category_path)
             out += [f"$CATEGORY: {category_text(current)}", ""]
@@ -330,45 +352,28 @@ def _escape(text: str) -> str:
     return text.replace("\r", "").replace("\n", "\\n")
 
 
-def _answer(text: str) -> str:
-    # escape_answer after _escape: its \* must reach the answer, not be read as \\ and *.
-    return escape_answer(_escape(text))
+class Writer:
+    """What a type writes its GIFT with: escaping, the question's heading and feedback."""
+
+    def __init__(self, q: QuestionData):
+        self._q = q
+        #: The ::name:: and [html] that start the question.
+        self.head = (f"::{_escape(q.name)}::" if q.name else "") + "[html]"
+        #: ####explanation, to end the answers with (or nothing).
+        self.feedback = f"####{_escape(q.explanation)}" if q.explanation else ""
+
+    def escape(self, text: str) -> str:
+        """Escape GIFT's special characters and put the text on one line."""
+        return _escape(text)
+
+    def essay(self, key_html: str) -> list[str]:
+        """Write the question as an essay, its key in the feedback for Moodle's graders."""
+        q = self._q
+        feedback = q.explanation + key_html
+        essay_feedback = f"####{_escape(feedback)}" if feedback else ""
+        return [f"{self.head}{_escape(q.stem)}{{{essay_feedback}}}"]
 
 
 def _gift(q: QuestionData) -> list[str]:
     """Return the GIFT lines of one question (without its // lms-json line)."""
-    head = (f"::{_escape(q.name)}::" if q.name else "") + "[html]"
-    feedback = f"####{_escape(q.explanation)}" if q.explanation else ""
-    if q.qtype in ("single_choice", "multiple_choice"):
-        single, correct = q.qtype == "single_choice", set(q.body["correct"])
-        weight = positive_weight(len(correct) or 1)
-        right, wrong = ("=", "~") if single else (f"~%{weight}%", "~%-100%")
-        options = [
-            (right if o["key"] in correct else wrong) + _escape(o["html"])
-            for o in q.body["options"]
-        ]
-        return [head + _escape(q.stem) + "{", *options, feedback, "}"]
-    if q.qtype == "true_false":
-        return [f"{head}{_escape(q.stem)}{{{'TRUE' if q.body['correct'] else 'FALSE'}{feedback}}}"]
-    blanks = q.body.get("blanks", [])
-    if q.qtype == "fill_blank" and len(blanks) == 1:
-        found = BLANK.search(q.stem)
-        cut = (found.start(), found.end()) if found else (len(q.stem), len(q.stem))
-        gap = "{" + " ".join("=" + _answer(a) for a in blanks[0]) + feedback + "}"
-        return [head + _escape(q.stem[: cut[0]]) + gap + _escape(q.stem[cut[1] :])]
-    # Short answers, and fill-ins with several blanks, which GIFT cannot express: essays.
-    key = _key_html(q)
-    essay_feedback = f"####{_escape(q.explanation + key)}" if q.explanation + key else ""
-    return [f"{head}{_escape(q.stem)}{{{essay_feedback}}}"]
-
-
-def _key_html(q: QuestionData) -> str:
-    """Return the answer key for Moodle's graders, who get no other copy of it."""
-    if q.qtype == "short_answer":
-        reference = q.body.get("reference", "")
-        return "<p>" + _("Reference answer:") + "</p>" + reference if reference else ""
-    answers = "; ".join(
-        f"{i}. " + " / ".join(html.escape(a) for a in blank)
-        for i, blank in enumerate(q.body.get("blanks", []), start=1)
-    )
-    return "<p>" + _("Answers: %(list)s", list=answers) + "</p>"
+    return codec(q.qtype).to_gift(q, Writer(q))

@@ -1,15 +1,14 @@
 """Moodle XML (``<quiz>``): read the questions Moodle exports, write files Moodle imports.
 
-multichoice, truefalse, shortanswer (one blank), multianswer (Cloze whose gaps are all
-short answer: one blank per gap) and essay become our five types; every other Moodle type
-is skipped with the reason.
+Each Moodle question type is read by the registered type whose interchange names it in
+``moodle_types`` (multichoice, truefalse, shortanswer, multianswer, essay today), which is
+handed a ``Source`` to read its answers from; every other Moodle type is skipped with the
+reason. Writing hands each type a ``Writer``; a type without an interchange is left out.
 
 Fields Moodle has no place for are written as reserved tags, which Moodle keeps as plain
 tags and which import reads back instead of putting them into ``tags``:
 ``lms-difficulty:<1-5>``, ``lms-status:<draft|published|retired>`` and
-``lms-source:<text>``. A short-answer question's rubric follows its reference answer in
-``<graderinfo>`` (Moodle's "information for graders") after the marker
-``<!-- lms-rubric -->``. Files without them (every real Moodle file) get the defaults.
+``lms-source:<text>``. Files without them (every real Moodle file) get the defaults.
 
 Moodle requires a name, so an empty name is written as the start of the stem's text and
 comes back as that. Option keys come back numbered 1..n in their order.
@@ -27,43 +26,21 @@ from xml.parsers import expat
 from flask_babel import gettext as _
 
 from question_bank.formats.common import (
-    BLANK_MARK,
     Malformed,
     Unsupported,
-    accepted_answers,
     category_text,
-    choice_body,
-    escape_answer,
-    mark_blank,
+    moodle_readers,
     parse_category,
-    positive_weight,
     to_html,
-    unmark_blank,
     unsupported_reason,
     where_label,
 )
-from question_bank.interchange import STATUSES, ParseResult, QuestionData
-from question_bank.qtypes.fill_blank import BLANK
+from question_bank.interchange import STATUSES, ParseResult, QuestionData, codec, exportable
 from question_bank.sanitize import to_text
 
-RUBRIC_MARKER = "<!-- lms-rubric -->"
 TAG_DIFFICULTY, TAG_STATUS, TAG_SOURCE = "lms-difficulty:", "lms-status:", "lms-source:"
-SHORT_GAPS = {"SHORTANSWER", "SA", "MW", "SHORTANSWER_C", "SAC", "MWC"}
-_CLOZE_GAP = re.compile(r"\{(\d*):([A-Z_]+):")
-_CLOZE_WEIGHT = re.compile(r"%(-?\d+(?:[.,]\d*)?)%")
 _PLUGINFILE = re.compile(r"@@PLUGINFILE@@/([^\s\"'<>]+)")
 _NOT_XML_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def split_rubric(graderinfo: str) -> tuple[str, str]:
-    """Return (reference, rubric) from a grader-information text."""
-    reference, _marker, rubric = graderinfo.partition(RUBRIC_MARKER)
-    return reference.strip(), rubric.strip()
-
-
-def join_rubric(reference: str, rubric: str) -> str:
-    """Write the reference answer, then the rubric after its marker if there is one."""
-    return f"{reference}{RUBRIC_MARKER}{rubric}" if rubric else reference
 
 
 # Reading
@@ -141,15 +118,34 @@ def _text(node: ET.Element, path: str) -> str:
     return (found.text or "").strip() if found is not None else ""
 
 
+class Source:
+    """One <question> as a type reads it; embedded files are collected as it goes."""
+
+    def __init__(self, element: ET.Element, stem: str, files: dict[str, bytes]):
+        self.element = element
+        self.stem = stem  #: the question text as HTML
+        self._files = files
+
+    def text(self, path: str, node: ET.Element | None = None) -> str:
+        """Return the stripped text at ``path`` under the question (or under ``node``)."""
+        return _text(self.element if node is None else node, path)
+
+    def rich(self, tag: str) -> str:
+        """Return the HTML of a child text element such as <graderinfo>."""
+        return _rich(self.element, tag, self._files)
+
+    def rich_node(self, node: ET.Element) -> str:
+        """Return the HTML of an element holding <text> and <file>s, such as an <answer>."""
+        return _rich_node(node, self._files)
+
+    def answers(self) -> list[tuple[float, ET.Element]]:
+        """Return (grade in %, element) for each <answer>."""
+        return _fractions(self.element)
+
+
 def _read(q: ET.Element, qtype: str, path: list[str]) -> QuestionData:
     """Turn one <question> into QuestionData (Malformed or Unsupported when it cannot)."""
-    readers = {
-        "multichoice": _choice,
-        "truefalse": _true_false,
-        "shortanswer": _short_answer,
-        "multianswer": _cloze,
-        "essay": _essay,
-    }
+    readers = moodle_readers()
     if not qtype:
         raise Malformed(_("The question has no type."))
     if qtype not in readers:
@@ -159,9 +155,15 @@ def _read(q: ET.Element, qtype: str, path: list[str]) -> QuestionData:
     if not stem:
         raise Malformed(_("The question has no text."))
     tags, meta = _tags(q)
-    qtype_key, stem, body = readers[qtype](q, stem, files)
+    qtype_key, stem, body = readers[qtype].from_moodle_xml(qtype, Source(q, stem, files))
     explanation = _rich(q, "generalfeedback", files)
-    html_parts = [stem, explanation, *_body_html(qtype_key, body)]
+    html_parts = [stem, explanation]
+
+    def collect(html: str) -> str:
+        html_parts.append(html)
+        return html
+
+    codec(qtype_key).map_html(body, collect)
     return QuestionData(
         qtype=qtype_key,
         stem=stem,
@@ -207,14 +209,6 @@ def _referenced(files: dict[str, bytes], html_parts: list[str]) -> dict[str, byt
         for ref in _PLUGINFILE.findall(part):
             refs.setdefault(unquote(ref), ref)
     return {refs[name]: content for name, content in files.items() if name in refs}
-
-
-def _body_html(qtype: str, body: dict) -> list[str]:
-    if qtype in ("single_choice", "multiple_choice"):
-        return [o["html"] for o in body["options"]]
-    if qtype == "short_answer":
-        return [body["reference"], body["rubric"]]
-    return []
 
 
 def _number(value: str, what: str) -> float:
@@ -265,117 +259,17 @@ def _fractions(q: ET.Element) -> list[tuple[float, ET.Element]]:
     return out
 
 
-def _choice(q, stem, files):
-    single = _text(q, "single").lower() not in ("false", "0")
-    options, fractions = [], []
-    for fraction, a in _fractions(q):
-        option = _rich_node(a, files)
-        if option:  # Moodle drops blank choices too
-            options.append({"key": str(len(options) + 1), "html": option})
-            fractions.append(fraction)
-    qtype, body = choice_body(single, options, fractions)
-    return qtype, stem, body
-
-
-def _true_false(q, stem, files):
-    right: dict[str, bool] = {}
-    for i, (fraction, a) in enumerate(_fractions(q)):
-        word = _text(a, "text").lower()
-        if word not in ("true", "false"):
-            # Old Moodle files name the answers in the site's language, "true" first.
-            word = "true" if i == 0 else "false"
-        right[word] = fraction > 0
-    if set(right) == {"true", "false"} and right["true"] == right["false"]:
-        raise Malformed(_("Exactly one of the answers true and false must be correct."))
-    if not right:
-        raise Malformed(_("A true/false question needs the answers true and false."))
-    correct = right["true"] if "true" in right else not right["false"]
-    return "true_false", stem, {"correct": correct}
-
-
-def _short_answer(q, stem, files):
-    answers = [(fraction, _text(a, "text")) for fraction, a in _fractions(q)]
-    return "fill_blank", mark_blank(stem), {"blanks": [accepted_answers(answers)]}
-
-
-def _cloze(q, stem, files):
-    gaps = list(_cloze_gaps(stem))
-    if not gaps:
-        raise Malformed(_("The Cloze question has no gaps such as {1:SHORTANSWER:=answer}."))
-    other = sorted({kind for _s, _e, kind, _spec in gaps if kind not in SHORT_GAPS})
-    if other:
-        raise Unsupported(
-            _(
-                "Cloze questions are supported only when every gap is short answer; "
-                "this one has %(kinds)s gaps.",
-                kinds=", ".join(other),
-            )
-        )
-    out, blanks, pos = [], [], 0
-    for n, (start, end, _kind, spec) in enumerate(gaps, start=1):
-        out += [stem[pos:start], BLANK_MARK]
-        blanks.append(accepted_answers(_cloze_answers(spec), gap=n))
-        pos = end
-    out.append(stem[pos:])
-    return "fill_blank", "".join(out), {"blanks": blanks}
-
-
-def _cloze_gaps(text: str):
-    """Yield (start, end, kind, answers) for each {n:KIND:answers} gap."""
-    pos = 0
-    while m := _CLOZE_GAP.search(text, pos):
-        i = m.end()
-        while i < len(text) and text[i] != "}":
-            i += 2 if text[i] == "\\" else 1
-        if i >= len(text):
-            raise Malformed(_("A Cloze gap has no closing }."))
-        yield m.start(), i + 1, m.group(2), text[m.end() : i]
-        pos = i + 1
-
-
-def _split_unescaped(text: str, sep: str) -> list[str]:
-    parts, start, i = [], 0, 0
-    while i < len(text):
-        if text[i] == "\\":
-            i += 2
-            continue
-        if text[i] == sep:
-            parts.append(text[start:i])
-            start = i + 1
-        i += 1
-    parts.append(text[start:])
-    return parts
-
-
-def _cloze_answers(spec: str) -> list[tuple[float, str]]:
-    """Return (grade in %, text) for each alternative of a gap, feedback dropped."""
-    out = []
-    for alt in _split_unescaped(spec, "~"):
-        alt = alt.strip()
-        fraction = 0.0
-        if alt.startswith("="):
-            fraction, alt = 100.0, alt[1:]
-        elif m := _CLOZE_WEIGHT.match(alt):
-            fraction, alt = float(m.group(1).replace(",", ".")), alt[m.end() :]
-        alt = _split_unescaped(alt, "#")[0]
-        # \* stays escaped: literal_answer tells it from a wildcard.
-        out.append((fraction, html.unescape(re.sub(r"\\([^*])", r"\1", alt)).strip()))
-    return out
-
-
-def _essay(q, stem, files):
-    reference, rubric = split_rubric(_rich(q, "graderinfo", files))
-    return "short_answer", stem, {"reference": reference, "rubric": rubric}
-
-
 # Writing
 
 
 def export(questions: list[QuestionData]) -> bytes:
-    """Write questions as Moodle XML, announcing each change of category."""
+    """Write questions as Moodle XML, announcing each change of category.
+
+    Questions of a type without an interchange are left out (``exportable`` says which).
+    """
     out = ['<?xml version="1.0" encoding="UTF-8"?>', "<quiz>"]
     current = None
-    for q in questions:
+    for q in exportable(questions)[0]:
         if q.category_path != current:
             current = list(q.category_path)
             out += [
@@ -393,15 +287,23 @@ def default_name(stem: str) -> str:
     return to_text(stem)[:40].strip() or _("Question")
 
 
+class Writer:
+    """What a type writes its answers with: the question's embedded files, XML escaping."""
+
+    def __init__(self, q: QuestionData):
+        self._files = q.files
+
+    def rich(self, tag: str, text: str, attrs: str = "", indent: str = "    ") -> str:
+        """Write an HTML text element with the files its HTML refers to."""
+        return _rich_xml(tag, text, self._files, attrs, indent)
+
+    def esc(self, text: str) -> str:
+        """Escape text for an XML element."""
+        return _esc(text)
+
+
 def _question_xml(q: QuestionData) -> str:
-    writers = {
-        "single_choice": _choice_xml,
-        "multiple_choice": _choice_xml,
-        "true_false": _true_false_xml,
-        "fill_blank": _fill_blank_xml,
-        "short_answer": _essay_xml,
-    }
-    moodle_type, stem, body = writers[q.qtype](q)
+    moodle_type, stem, body = codec(q.qtype).to_moodle_xml(q, Writer(q))
     return "\n".join(
         [
             f'  <question type="{moodle_type}">',
@@ -416,69 +318,6 @@ def _question_xml(q: QuestionData) -> str:
             "  </question>",
         ]
     )
-
-
-def _choice_xml(q: QuestionData):
-    single = q.qtype == "single_choice"
-    correct = set(q.body["correct"])
-    # Moodle adds up a multiple choice's grades: wrong options must cost all for picking
-    # every option not to score.
-    right, wrong = ("100", "0") if single else (positive_weight(len(correct) or 1), "-100")
-    lines = [
-        f"    <single>{'true' if single else 'false'}</single>",
-        "    <shuffleanswers>false</shuffleanswers>",  # options like "all of the above"
-        "    <answernumbering>ABCD</answernumbering>",
-    ]
-    for option in q.body["options"]:
-        fraction = right if option["key"] in correct else wrong
-        lines.append(
-            _rich_xml("answer", option["html"], q.files, f' fraction="{fraction}"', "    ")
-        )
-    return "multichoice", q.stem, lines
-
-
-def _true_false_xml(q: QuestionData):
-    correct = bool(q.body["correct"])
-    lines = [
-        f'    <answer fraction="{100 if value == correct else 0}" format="moodle_auto_format">'
-        f"<text>{'true' if value else 'false'}</text></answer>"
-        for value in (True, False)
-    ]
-    return "truefalse", q.stem, lines
-
-
-def _fill_blank_xml(q: QuestionData):
-    blanks = q.body["blanks"]
-    if len(blanks) <= 1:
-        lines = ["    <usecase>0</usecase>"] + [
-            f'    <answer fraction="100" format="moodle_auto_format">'
-            f"<text>{_esc(escape_answer(a))}</text></answer>"
-            for a in (blanks[0] if blanks else [])
-        ]
-        return "shortanswer", unmark_blank(q.stem), lines
-    gaps = iter(
-        "{1:SHORTANSWER:" + "~".join("=" + _cloze_escape(a) for a in b) + "}" for b in blanks
-    )
-    return "multianswer", BLANK.sub(lambda m: next(gaps, m.group(0)), q.stem), []
-
-
-def _cloze_escape(answer: str) -> str:
-    text = re.sub(r"([\\}~#])", r"\\\1", html.escape(answer, quote=False))
-    return escape_answer(text)
-
-
-def _essay_xml(q: QuestionData):
-    graderinfo = join_rubric(q.body.get("reference", ""), q.body.get("rubric", ""))
-    lines = [
-        "    <responseformat>editor</responseformat>",
-        "    <responserequired>1</responserequired>",
-        "    <responsefieldlines>10</responsefieldlines>",
-        "    <attachments>0</attachments>",
-        "    <attachmentsrequired>0</attachmentsrequired>",
-        _rich_xml("graderinfo", graderinfo, q.files, indent="    "),
-        '    <responsetemplate format="html"><text></text></responsetemplate>',
-    ]
-    return "essay", q.stem, lines
 
 
 def _tags_xml(q: QuestionData) -> str:

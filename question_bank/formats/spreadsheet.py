@@ -4,8 +4,9 @@ Columns: 题型, 分类, 题干, 选项A…选项J, 答案, 评分要点, 分值
 
 Cells that begin like a formula (= + - @) are written as text (.xlsx) or with a leading '
 (.csv), so that opening an export in a spreadsheet never runs anything.
-答案 is the option letters (B, ACD), 对/错, the blanks' answers (blanks separated by ；,
-alternatives by |), or the reference answer of a short-answer question.
+题型 names a registered type by one of its interchange's ``sheet_names`` (or its key);
+the type reads and writes the option columns, 答案 and 评分要点. A row of a type that
+cannot be imported is skipped; such questions are left out of an export.
 """
 
 import csv
@@ -19,7 +20,15 @@ from openpyxl import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from lms.tabular import read_rows
-from question_bank.interchange import ParseResult, QuestionData
+from question_bank.demo_bank import template_examples
+from question_bank.interchange import (
+    ParseResult,
+    QuestionData,
+    codec,
+    codecs,
+    exportable,
+    not_exportable_reason,
+)
 from question_bank.sanitize import from_text
 
 OPTION_LETTERS = "ABCDEFGHIJ"
@@ -37,27 +46,25 @@ HEADERS = [
     "来源",
     "状态",
 ]
-TYPE_NAMES = {
-    "single_choice": "单选题",
-    "multiple_choice": "多选题",
-    "true_false": "判断题",
-    "fill_blank": "填空题",
-    "short_answer": "简答题",
-}
-TYPE_ALIASES = {
-    **{v: k for k, v in TYPE_NAMES.items()},
-    **{k: k for k in TYPE_NAMES},
-    "单选": "single_choice",
-    "多选": "multiple_choice",
-    "判断": "true_false",
-    "填空": "fill_blank",
-    "简答": "short_answer",
-    "主观题": "short_answer",
-}
+
+
+def type_names() -> dict[str, str]:
+    """Return the name each importable type is written as in 题型, by key."""
+    return {key: found.sheet_names[0] for key, found in codecs().items()}
+
+
+def type_aliases() -> dict[str, str]:
+    """Return every word 题型 may hold (names, keys), to the type's key."""
+    aliases = {}
+    for key, found in codecs().items():
+        aliases[key] = key
+        for name in found.sheet_names:
+            aliases.setdefault(name, key)
+    return aliases
+
+
 STATUS_NAMES = {"draft": "草稿", "published": "已发布", "retired": "已停用"}
 STATUS_ALIASES = {**{v: k for k, v in STATUS_NAMES.items()}, **{k: k for k in STATUS_NAMES}}
-TRUE_WORDS = {"对", "正确", "是", "t", "true", "√", "✓", "y", "yes"}
-FALSE_WORDS = {"错", "错误", "否", "f", "false", "×", "✗", "n", "no"}
 HTML_HINT = re.compile(r"<(b|strong|i|em|u|p|br|ul|ol|li|table|img|sub|sup|div|span)\b", re.I)
 MAX_ROWS = 20000
 
@@ -113,49 +120,64 @@ def parse_rows(rows: list[tuple[int, list]]) -> ParseResult:
             return _cell(row, index[name]) if name in index else ""
 
         try:
-            result.questions.append((where, _row_to_question(get, row, index)))
+            result.questions.append((where, _row_to_question(get)))
+        except _Skipped as exc:
+            result.skipped.append((where, str(exc)))
         except ValueError as exc:
             result.errors.append((where, str(exc)))
     return result
 
 
-def _row_to_question(get, row, index) -> QuestionData:
-    qtype = TYPE_ALIASES.get(get("题型").lower() if get("题型").isascii() else get("题型"))
-    if qtype is None:
-        raise ValueError(
-            _(
-                "题型 %(v)s is not one of 单选题, 多选题, 判断题, 填空题, 简答题.",
-                v=get("题型") or "—",
-            )
+class _Skipped(Exception):
+    """A row of a type that exists but cannot be imported."""
+
+
+class Source:
+    """One row as a type reads it."""
+
+    def __init__(self, get):
+        self.get = get  #: get(header) returns the cell under that header, as text
+
+    def options(self) -> list[tuple[str, str]]:
+        """Return (letter, cell text) of the columns 选项A…选项J."""
+        return [(letter, self.get(f"选项{letter}")) for letter in OPTION_LETTERS]
+
+    def html(self, text: str) -> str:
+        """Read a cell's text as HTML (see text_to_html)."""
+        return text_to_html(text)
+
+
+class Writer:
+    """What a type writes its cells with."""
+
+    def cell(self, html: str) -> str:
+        """Write HTML as cell text (see html_to_cell)."""
+        return html_to_cell(html)
+
+
+def _type_of(word: str) -> str:
+    """Return the key of the type 题型 names; ValueError, or _Skipped for a type that
+    exists but does not travel."""
+    key = type_aliases().get(word.lower() if word.isascii() else word)
+    if key is not None:
+        return key
+    from question_bank import qtypes
+
+    for found in qtypes.REGISTRY.values():
+        if word in (found.key, str(found.label)):
+            raise _Skipped(not_exportable_reason(found.key))
+    raise ValueError(
+        _(
+            "题型 %(v)s is not one of %(names)s.",
+            v=word or "—",
+            names="、".join(type_names().values()),
         )
-    answer = get("答案")
-    if qtype in ("single_choice", "multiple_choice"):
-        options, letters = [], []
-        for n, letter in enumerate(OPTION_LETTERS, start=1):
-            text = get(f"选项{letter}")
-            if text:
-                options.append({"key": str(n), "html": text_to_html(text)})
-                letters.append(letter)
-        wanted = [c for c in answer.upper() if c.isalpha()]
-        unknown = [c for c in wanted if c not in letters]
-        if unknown:
-            raise ValueError(
-                _("答案 %(v)s names options that are empty or do not exist.", v=answer or "—")
-            )
-        keys = {letter: o["key"] for letter, o in zip(letters, options, strict=True)}
-        chosen = {keys[c] for c in wanted}
-        body = {"options": options, "correct": [o["key"] for o in options if o["key"] in chosen]}
-    elif qtype == "true_false":
-        word = answer.lower()
-        if word not in TRUE_WORDS | FALSE_WORDS:
-            raise ValueError(
-                _("答案 of a true/false question must be 对 or 错, not %(v)s.", v=answer or "—")
-            )
-        body = {"correct": word in TRUE_WORDS}
-    elif qtype == "fill_blank":
-        body = {"blanks": [_split(b, r"[|｜]") for b in re.split(r"[;；\n]", answer) if b.strip()]}
-    else:
-        body = {"reference": text_to_html(answer), "rubric": text_to_html(get("评分要点"))}
+    )
+
+
+def _row_to_question(get) -> QuestionData:
+    qtype = _type_of(get("题型"))
+    body = codec(qtype).from_row(get("答案"), Source(get))
     points = get("分值") or "1"
     try:
         points_value = float(points)
@@ -184,28 +206,16 @@ def _row_to_question(get, row, index) -> QuestionData:
 
 def question_to_row(q: QuestionData) -> list:
     """Return the cells of one question."""
-    options = [""] * len(OPTION_LETTERS)
-    rubric = ""
-    if q.qtype in ("single_choice", "multiple_choice"):
-        keys = [o["key"] for o in q.body["options"]]
-        for i, o in enumerate(q.body["options"][: len(OPTION_LETTERS)]):
-            options[i] = html_to_cell(o["html"])
-        answer = "".join(OPTION_LETTERS[keys.index(k)] for k in q.body["correct"])
-    elif q.qtype == "true_false":
-        answer = "对" if q.body["correct"] else "错"
-    elif q.qtype == "fill_blank":
-        answer = "；".join("|".join(b) for b in q.body["blanks"])
-    else:
-        answer = html_to_cell(q.body.get("reference", ""))
-        rubric = html_to_cell(q.body.get("rubric", ""))
+    cells = codec(q.qtype).to_row(q, Writer())
+    options = (cells.options + [""] * len(OPTION_LETTERS))[: len(OPTION_LETTERS)]
     points = q.default_points
     return [
-        TYPE_NAMES[q.qtype],
+        type_names()[q.qtype],
         "/".join(q.category_path),
         html_to_cell(q.stem),
         *options,
-        answer,
-        rubric,
+        cells.answer,
+        cells.rubric,
         int(points) if float(points).is_integer() else float(points),
         q.difficulty,
         "、".join(q.tags),
@@ -240,7 +250,7 @@ def export_csv(questions: list[QuestionData]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(HEADERS)
-    for q in questions:
+    for q in exportable(questions)[0]:
         writer.writerow([csv_safe(c) for c in question_to_row(q)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
@@ -250,7 +260,7 @@ def _workbook(questions: list[QuestionData], *, with_help: bool) -> Workbook:
     ws = wb.active
     ws.title = "试题"
     ws.append(HEADERS)
-    for q in questions:
+    for q in exportable(questions)[0]:
         ws.append(question_to_row(q))
         # openpyxl turns a string starting with = into a live formula: keep it text.
         for cell in ws[ws.max_row]:
@@ -260,9 +270,8 @@ def _workbook(questions: list[QuestionData], *, with_help: bool) -> Workbook:
     for col, width in zip("ABC", (10, 24, 50), strict=True):
         ws.column_dimensions[col].width = width
     if with_help:
-        types = DataValidation(
-            type="list", formula1='"单选题,多选题,判断题,填空题,简答题"', allow_blank=False
-        )
+        names = ",".join(type_names().values())
+        types = DataValidation(type="list", formula1=f'"{names}"', allow_blank=False)
         levels = DataValidation(type="whole", operator="between", formula1="1", formula2="5")
         statuses = DataValidation(type="list", formula1='"草稿,已发布,已停用"')
         for dv in (types, levels, statuses):
@@ -272,24 +281,26 @@ def _workbook(questions: list[QuestionData], *, with_help: bool) -> Workbook:
         statuses.add(f"V2:V{MAX_ROWS + 1}")
         info = wb.create_sheet("说明")
         with force_locale("zh_CN"):
-            for line in INSTRUCTIONS:
+            for line in instructions():
                 info.append([line])
         info.column_dimensions["A"].width = 110
     return wb
 
 
-INSTRUCTIONS = [
-    "每行一道题；第一行是表头，请勿修改。",
-    "题型：单选题、多选题、判断题、填空题、简答题（可从下拉列表选择）。",
-    "分类：用 / 分隔层级，例如 业务知识/信用卡/挂失；不存在的分类会自动建立。",
-    "题干、选项、解析可以是纯文本，也可以使用少量 HTML 格式（<b>、<ul><li>、<table>、<br>）。",
-    "填空题在题干中用 ____（三个或更多下划线）标出每个空，按顺序填写答案。",
-    "答案：单选题填选项字母（如 B）；多选题填全部正确字母（如 ACD）；判断题填 对 或 错；",
-    "      填空题各空之间用 ；分隔，同一空的多个可接受答案用 | 分隔（如 24|二十四；挂失）；",
-    "      简答题填参考答案，评分要点写在“评分要点”列。",
-    "分值默认 1；难度为 1（易）到 5（难），默认 3；标签用顿号或逗号分隔；状态默认为草稿。",
-    "只要有一行有错，整个文件都不会导入，并会逐行列出错误原因。",
-]
+def instructions() -> list[str]:
+    """Return the lines of the template's 说明 sheet, each importable type explaining its 答案."""
+    names = "、".join(type_names().values())
+    answers = [line for found in codecs().values() for line in found.sheet_help]
+    return [
+        "每行一道题；第一行是表头，请勿修改。",
+        f"题型：{names}（可从下拉列表选择）。",
+        "分类：用 / 分隔层级，例如 业务知识/信用卡/挂失；不存在的分类会自动建立。",
+        "题干、选项、解析可以是纯文本，也可以使用少量 HTML 格式（<b>、<ul><li>、<table>、<br>）。",
+        "答案和评分要点按题型填写：",
+        *(f"      {line}" for line in answers),
+        "分值默认 1；难度为 1（易）到 5（难），默认 3；标签用顿号或逗号分隔；状态默认为草稿。",
+        "只要有一行有错，整个文件都不会导入，并会逐行列出错误原因。",
+    ]
 
 
 def export_xlsx(questions: list[QuestionData]) -> bytes:
@@ -300,34 +311,7 @@ def export_xlsx(questions: list[QuestionData]) -> bytes:
 
 
 def template_xlsx() -> bytes:
-    """Return an empty workbook with one example row per type, drop-downs and instructions."""
-    examples = [
-        QuestionData(
-            "single_choice",
-            "客户来电挂失信用卡时，客服代表首先应当：",
-            {
-                "options": [
-                    {"key": "1", "html": "直接办理挂失"},
-                    {"key": "2", "html": "核实客户身份"},
-                    {"key": "3", "html": "询问消费记录"},
-                    {"key": "4", "html": "转接人工主管"},
-                ],
-                "correct": ["2"],
-            },
-            ["业务知识", "信用卡", "挂失"],
-            "先核实身份，再办理业务。",
-            1,
-            2,
-            ["挂失", "身份核实"],
-        ),
-        QuestionData(
-            "true_false",
-            "客服代表可以要求客户在电话中报出完整的取款密码。",
-            {"correct": False},
-            ["风险合规", "保密"],
-            "任何情况下不得索要密码。",
-        ),
-    ]
+    """Return a workbook with example rows (demo data), drop-downs and instructions."""
     out = io.BytesIO()
-    _workbook(examples, with_help=True).save(out)
+    _workbook(template_examples(), with_help=True).save(out)
     return out.getvalue()

@@ -52,6 +52,9 @@ class QuestionType(ABC):
     stem_help = ""
     #: The folder of the type's templates under templates/qtypes/ (default: the key).
     template_folder = ""
+    #: How the type is imported and exported (question_bank.interchange.Interchange);
+    #: None: its questions are skipped by every format, with the reason.
+    interchange = None
 
     def templates(self, mode: str) -> list[str]:
         """Return the templates that show this type in ``mode``, the first that exists wins."""

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
+from question_bank.interchange import Interchange, Malformed, RowCells
 from question_bank.qtypes.base import PrintView, QuestionType
 from question_bank.qtypes.layout import option_columns, with_answer_bracket
 from question_bank.sanitize import clean, rich, to_text
@@ -232,3 +233,136 @@ class MultipleChoice(_Choice):
         if partial and chosen and chosen < correct:
             return 0.5
         return 0.0
+
+
+def positive_weight(n: int) -> str:
+    """Return the percentage each of ``n`` correct options is worth, as Moodle lists it."""
+    # Moodle matches fractions against its own list, which holds 1/n to seven decimals.
+    return f"{100 / n:.5f}".rstrip("0").rstrip(".")
+
+
+def choice_body(single: bool, options: list[dict], fractions: list[float]) -> tuple[str, dict]:
+    """Return the type and body of a Moodle choice question, checking its correct options."""
+    if len(options) < 2:
+        raise Malformed(
+            _("A choice question needs at least two options; this one has %(n)d.", n=len(options))
+        )
+    best = max(fractions)
+    if single:
+        if best <= 0:
+            raise Malformed(
+                _("A single-choice question needs a correct option (one with a positive grade).")
+            )
+        # Moodle lets a single choice give part marks; only the full-mark option is correct.
+        correct = [o["key"] for o, f in zip(options, fractions, strict=True) if f == best]
+        return SingleChoice.key, {"options": options, "correct": correct}
+    correct = [o["key"] for o, f in zip(options, fractions, strict=True) if f > 0]
+    if not correct:
+        raise Malformed(
+            _(
+                "A multiple-choice question needs at least one correct option "
+                "(one with a positive grade)."
+            )
+        )
+    return MultipleChoice.key, {"options": options, "correct": correct}
+
+
+def _numbered(options: list[tuple[float, str]]) -> tuple[list[dict], list[float]]:
+    """Key the non-blank options 1..n (Moodle drops blank choices too)."""
+    kept = [(fraction, html) for fraction, html in options if html]
+    numbered = [{"key": str(n), "html": html} for n, (_f, html) in enumerate(kept, start=1)]
+    return numbered, [fraction for fraction, _html in kept]
+
+
+class ChoiceInterchange(Interchange):
+    """Moodle's multichoice (single or not); lettered option columns in spreadsheets."""
+
+    moodle_types = ("multichoice",)
+
+    def __init__(self, multiple: bool):
+        self.multiple = multiple
+        self.sheet_names = ("多选题", "多选") if multiple else ("单选题", "单选")
+        self.sheet_help = (
+            ("多选题：答案填全部正确选项的字母（如 ACD）。",)
+            if multiple
+            else ("单选题：选项写在 选项A…选项J，答案填正确选项的字母（如 B）。",)
+        )
+
+    def map_html(self, body: dict, fn) -> dict:
+        """Apply ``fn`` to each option's HTML."""
+        return {**body, "options": [{**o, "html": fn(o["html"])} for o in body["options"]]}
+
+    def from_moodle_xml(self, kind: str, src) -> tuple[str, str, dict]:
+        """Read <single> and each <answer>'s HTML and grade."""
+        single = src.text("single").lower() not in ("false", "0")
+        options, fractions = _numbered([(f, src.rich_node(a)) for f, a in src.answers()])
+        key, body = choice_body(single, options, fractions)
+        return key, src.stem, body
+
+    def _weights(self, body: dict) -> tuple[str, str]:
+        # Moodle adds up a multiple choice's grades: wrong options must cost all for picking
+        # every option not to score.
+        if self.multiple:
+            return positive_weight(len(body["correct"]) or 1), "-100"
+        return "100", "0"
+
+    def to_moodle_xml(self, q, out) -> tuple[str, str, list[str]]:
+        """Write multichoice with its options in order (options like "all of the above")."""
+        right, wrong = self._weights(q.body)
+        correct = set(q.body["correct"])
+        lines = [
+            f"    <single>{'false' if self.multiple else 'true'}</single>",
+            "    <shuffleanswers>false</shuffleanswers>",
+            "    <answernumbering>ABCD</answernumbering>",
+        ]
+        for option in q.body["options"]:
+            fraction = right if option["key"] in correct else wrong
+            lines.append(out.rich("answer", option["html"], f' fraction="{fraction}"'))
+        return "multichoice", q.stem, lines
+
+    def from_gift(self, kind: str, stem: str, answer: str, src) -> tuple[str, str, dict]:
+        """Read ``{=right ~wrong}`` (single) or ``{~%50%a ~%-100%b}`` (multiple)."""
+        weighted = src.weighted(answer.replace("=", "~="), "~", 0.0)
+        options, fractions = _numbered([(w, src.html(text)) for w, text in weighted])
+        # As in Moodle: any "=" answer makes it single choice, weights alone multiple choice.
+        key, body = choice_body("=" in answer, options, fractions)
+        return key, stem, body
+
+    def to_gift(self, q, out) -> list[str]:
+        """Write ``=`` for the right option, or each option's weight for multiple choice."""
+        right, wrong = self._weights(q.body)
+        right, wrong = (f"~%{right}%", f"~%{wrong}%") if self.multiple else ("=", "~")
+        correct = set(q.body["correct"])
+        options = [
+            (right if o["key"] in correct else wrong) + out.escape(o["html"])
+            for o in q.body["options"]
+        ]
+        return [out.head + out.escape(q.stem) + "{", *options, out.feedback, "}"]
+
+    def from_row(self, answer: str, src) -> dict:
+        """Read the filled option columns and the letters in 答案."""
+        options, letters = [], []
+        for n, (letter, text) in enumerate(src.options(), start=1):
+            if text:
+                options.append({"key": str(n), "html": src.html(text)})
+                letters.append(letter)
+        wanted = [c for c in answer.upper() if c.isalpha()]
+        if any(c not in letters for c in wanted):
+            raise ValueError(
+                _("答案 %(v)s names options that are empty or do not exist.", v=answer or "—")
+            )
+        keys = {letter: o["key"] for letter, o in zip(letters, options, strict=True)}
+        chosen = {keys[c] for c in wanted}
+        return {"options": options, "correct": [o["key"] for o in options if o["key"] in chosen]}
+
+    def to_row(self, q, out) -> RowCells:
+        """Write each option in its column and the correct letters."""
+        keys = [o["key"] for o in q.body["options"]]
+        return RowCells(
+            options=[out.cell(o["html"]) for o in q.body["options"]],
+            answer="".join(option_letter(keys.index(k)) for k in q.body["correct"]),
+        )
+
+
+SingleChoice.interchange = ChoiceInterchange(multiple=False)
+MultipleChoice.interchange = ChoiceInterchange(multiple=True)

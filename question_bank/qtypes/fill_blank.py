@@ -1,11 +1,13 @@
 """Fill in the blank 填空题: blanks marked in the stem, several accepted answers each."""
 
+import html
 import re
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
+from question_bank.interchange import Interchange, Malformed, RowCells, Unsupported
 from question_bank.qtypes.base import PrintView, QuestionType, normalise_answer
 
 #: A blank in the stem: a run of three or more underscores (full-width ＿ too).
@@ -13,6 +15,12 @@ BLANK = re.compile(r"[_＿]{3,}")
 MAX_BLANKS = 10
 ALTERNATIVES = re.compile(r"[|｜\n]")
 SEPARATORS = re.compile(r"[|｜;；\n]")
+BLANK_MARK = "____"
+_TRAILING_BLANK = re.compile(r" ____(</p>)?$")
+#: Cloze gaps that are short answers (case-insensitive or not), the only ones we take.
+SHORT_GAPS = {"SHORTANSWER", "SA", "MW", "SHORTANSWER_C", "SAC", "MWC"}
+_CLOZE_GAP = re.compile(r"\{(\d*):([A-Z_]+):")
+_CLOZE_WEIGHT = re.compile(r"%(-?\d+(?:[.,]\d*)?)%")
 
 
 def count_blanks(stem_text: str) -> int:
@@ -156,3 +164,199 @@ class FillBlank(QuestionType):
             (_("Blank %(n)d", n=i), " | ".join(b))
             for i, b in enumerate(body.get("blanks", []), start=1)
         ]
+
+
+# Moodle: shortanswer (one blank), multianswer (Cloze, one blank per short-answer gap)
+
+
+def mark_blank(stem: str) -> str:
+    """Mark the blank of a one-answer question whose stem shows none, at its end."""
+    if BLANK.search(stem):
+        return stem
+    if stem.endswith("</p>"):
+        return f"{stem[:-4]} {BLANK_MARK}</p>"
+    return f"{stem} {BLANK_MARK}"
+
+
+def unmark_blank(stem: str) -> str:
+    """Undo mark_blank so that a re-import gives back the same stem."""
+    if len(BLANK.findall(stem)) != 1:
+        return stem
+    return _TRAILING_BLANK.sub(lambda m: m.group(1) or "", stem)
+
+
+def literal_answer(text: str) -> str | None:
+    """Return a short-answer answer with ``\\*`` unescaped, or None if it has a wildcard."""
+    out, i = [], 0
+    while i < len(text):
+        if text[i] == "\\" and text[i + 1 : i + 2] == "*":
+            out.append("*")
+            i += 2
+            continue
+        if text[i] == "*":
+            return None
+        out.append(text[i])
+        i += 1
+    return "".join(out)
+
+
+def escape_answer(text: str) -> str:
+    """Write a literal answer so that Moodle does not read ``*`` as a wildcard."""
+    return text.replace("*", "\\*")
+
+
+def accepted_answers(answers: list[tuple[float, str]], gap: int | None = None) -> list[str]:
+    """Return the answers worth full marks; Unsupported if one of them is a wildcard."""
+    if not any(text for _f, text in answers):
+        raise Malformed(_("The answers have no text."))
+    accepted = []
+    for fraction, text in answers:
+        # Partial credit and catch-all answers (*) have no equivalent: only full marks count.
+        if fraction < 99.99999 or not text:
+            continue
+        literal = literal_answer(text)
+        if literal is None:
+            raise Unsupported(
+                _("Short-answer questions with a wildcard (*) in an answer are not supported.")
+            )
+        accepted.append(literal)
+    if not accepted:
+        if gap is None:
+            raise Malformed(_("A short-answer question needs at least one answer worth 100%."))
+        raise Malformed(_("Gap %(n)d needs at least one answer worth 100%%.", n=gap))
+    return accepted
+
+
+def cloze_gaps(text: str):
+    """Yield (start, end, kind, answers) for each {n:KIND:answers} gap."""
+    pos = 0
+    while m := _CLOZE_GAP.search(text, pos):
+        i = m.end()
+        while i < len(text) and text[i] != "}":
+            i += 2 if text[i] == "\\" else 1
+        if i >= len(text):
+            raise Malformed(_("A Cloze gap has no closing }."))
+        yield m.start(), i + 1, m.group(2), text[m.end() : i]
+        pos = i + 1
+
+
+def _split_unescaped(text: str, sep: str) -> list[str]:
+    parts, start, i = [], 0, 0
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+            continue
+        if text[i] == sep:
+            parts.append(text[start:i])
+            start = i + 1
+        i += 1
+    parts.append(text[start:])
+    return parts
+
+
+def cloze_answers(spec: str) -> list[tuple[float, str]]:
+    """Return (grade in %, text) for each alternative of a gap, feedback dropped."""
+    out = []
+    for alt in _split_unescaped(spec, "~"):
+        alt = alt.strip()
+        fraction = 0.0
+        if alt.startswith("="):
+            fraction, alt = 100.0, alt[1:]
+        elif m := _CLOZE_WEIGHT.match(alt):
+            fraction, alt = float(m.group(1).replace(",", ".")), alt[m.end() :]
+        alt = _split_unescaped(alt, "#")[0]
+        # \* stays escaped: literal_answer tells it from a wildcard.
+        out.append((fraction, html.unescape(re.sub(r"\\([^*])", r"\1", alt)).strip()))
+    return out
+
+
+def _cloze_escape(answer: str) -> str:
+    text = re.sub(r"([\\}~#])", r"\\\1", html.escape(answer, quote=False))
+    return escape_answer(text)
+
+
+class FillBlankInterchange(Interchange):
+    """Moodle's shortanswer (one blank) and Cloze with short-answer gaps (several)."""
+
+    moodle_types = ("shortanswer", "multianswer")
+    sheet_names = ("填空题", "填空")
+    sheet_help = (
+        "填空题：题干中用 ____（三个或更多下划线）标出每个空，答案按顺序填写；",
+        "各空之间用 ；分隔，同一空的多个可接受答案用 | 分隔（如 24|二十四；挂失）。",
+    )
+
+    def from_moodle_xml(self, kind: str, src) -> tuple[str, str, dict]:
+        """Read a shortanswer's full-mark answers, or each short-answer gap of a Cloze."""
+        if kind == "shortanswer":
+            answers = [(fraction, src.text("text", a)) for fraction, a in src.answers()]
+            return FillBlank.key, mark_blank(src.stem), {"blanks": [accepted_answers(answers)]}
+        stem = src.stem
+        gaps = list(cloze_gaps(stem))
+        if not gaps:
+            raise Malformed(_("The Cloze question has no gaps such as {1:SHORTANSWER:=answer}."))
+        other = sorted({k for _s, _e, k, _spec in gaps if k not in SHORT_GAPS})
+        if other:
+            raise Unsupported(
+                _(
+                    "Cloze questions are supported only when every gap is short answer; "
+                    "this one has %(kinds)s gaps.",
+                    kinds=", ".join(other),
+                )
+            )
+        out, blanks, pos = [], [], 0
+        for n, (start, end, _kind, spec) in enumerate(gaps, start=1):
+            out += [stem[pos:start], BLANK_MARK]
+            blanks.append(accepted_answers(cloze_answers(spec), gap=n))
+            pos = end
+        out.append(stem[pos:])
+        return FillBlank.key, "".join(out), {"blanks": blanks}
+
+    def to_moodle_xml(self, q, out) -> tuple[str, str, list[str]]:
+        """Write one blank as shortanswer, several as a Cloze with a gap for each."""
+        blanks = q.body["blanks"]
+        if len(blanks) <= 1:
+            lines = ["    <usecase>0</usecase>"] + [
+                f'    <answer fraction="100" format="moodle_auto_format">'
+                f"<text>{out.esc(escape_answer(a))}</text></answer>"
+                for a in (blanks[0] if blanks else [])
+            ]
+            return "shortanswer", unmark_blank(q.stem), lines
+        gaps = iter(
+            "{1:SHORTANSWER:" + "~".join("=" + _cloze_escape(a) for a in b) + "}" for b in blanks
+        )
+        return "multianswer", BLANK.sub(lambda m: next(gaps, m.group(0)), q.stem), []
+
+    def from_gift(self, kind: str, stem: str, answer: str, src) -> tuple[str, str, dict]:
+        """Read ``{=a =b}``: one blank, where the braces were or else at the end."""
+        answers = [(w, src.plain(text)) for w, text in src.weighted(answer, "=", 100.0)]
+        # Still protected: an escaped backslash before * must not hide a wildcard.
+        blank = [src.restore(a) for a in accepted_answers(answers)]
+        return FillBlank.key, mark_blank(stem), {"blanks": [blank]}
+
+    def to_gift(self, q, out) -> list[str]:
+        """Write one blank in place; several, which GIFT cannot express, as an essay."""
+        blanks = q.body.get("blanks", [])
+        if len(blanks) != 1:
+            answers = "; ".join(
+                f"{i}. " + " / ".join(html.escape(a) for a in blank)
+                for i, blank in enumerate(blanks, start=1)
+            )
+            return out.essay("<p>" + _("Answers: %(list)s", list=answers) + "</p>")
+        found = BLANK.search(q.stem)
+        cut = (found.start(), found.end()) if found else (len(q.stem), len(q.stem))
+        # escape_answer after escaping: its \* must reach the answer, not be read as \\ and *.
+        gap = "{" + " ".join("=" + escape_answer(out.escape(a)) for a in blanks[0])
+        gap += out.feedback + "}"
+        return [out.head + out.escape(q.stem[: cut[0]]) + gap + out.escape(q.stem[cut[1] :])]
+
+    def from_row(self, answer: str, src) -> dict:
+        """Read the blanks (separated by ；) and their alternatives (separated by |)."""
+        blanks = [b for b in re.split(r"[;；\n]", answer) if b.strip()]
+        return {"blanks": [[a.strip() for a in re.split(r"[|｜]", b) if a.strip()] for b in blanks]}
+
+    def to_row(self, q, out) -> RowCells:
+        """Write the blanks separated by ；, alternatives by |."""
+        return RowCells(answer="；".join("|".join(b) for b in q.body["blanks"]))
+
+
+FillBlank.interchange = FillBlankInterchange()

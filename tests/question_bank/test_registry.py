@@ -25,7 +25,10 @@ from exams.models import (
 from lms.accounts.models import Role
 from lms.extensions import db
 from lms.timeutil import utcnow
-from question_bank import qtypes
+from question_bank import interchange, qtypes
+from question_bank.formats import gift, moodle_xml, spreadsheet
+from question_bank.formats.common import unsupported_reason, where_label
+from question_bank.interchange import Interchange, QuestionData, RowCells
 from question_bank.models import Question, QuestionStatus
 from question_bank.qtypes.base import QuestionType
 from tests.helpers import text
@@ -199,15 +202,13 @@ def test_the_throwaway_type_is_gone_afterwards():
 
 
 #: Where type keys may still be written out: the types themselves and their templates,
-#: demo data, interchange formats (they translate other systems' names), migrations, tests,
-#: benchmarks that build their own bank.
+#: demo data, migrations, tests, benchmarks that build their own bank. (Import and export
+#: formats ask each type's interchange.)
 ALLOWED = (
     "question_bank/qtypes/",
     "templates/qtypes/",
     "question_bank/demo_bank.py",
     "exams/demo.py",
-    "question_bank/interchange.py",
-    "question_bank/formats/",
     "migrations/",
     "tests/",
     "bench/",
@@ -227,3 +228,162 @@ def test_no_type_key_is_hard_coded_outside_the_types():
                 if pattern.search(line):
                     found.append(f"{rel}:{n}: {line.strip()}")
     assert found == []
+
+
+# Import and export: a type travels through the formats by its own interchange, or not at all
+
+
+class NumericInterchange(Interchange):
+    """Moodle's numerical questions (one answer and its tolerance), only for this test."""
+
+    moodle_types = ("numerical",)
+    sheet_names = ("数值题",)
+    sheet_help = ("数值题：答案填 数值±误差（如 35±0.5）。",)
+
+    def from_moodle_xml(self, kind, src):
+        """Read the full-mark <answer> and its <tolerance>."""
+        _fraction, answer = src.answers()[0]
+        value, tolerance = src.text("text", answer), src.text("tolerance", answer) or 0
+        return Numeric.key, src.stem, {"value": float(value), "tolerance": float(tolerance)}
+
+    def to_moodle_xml(self, q, out):
+        """Write one answer with its tolerance."""
+        line = (
+            f'    <answer fraction="100"><text>{q.body["value"]!r}</text>'
+            f"<tolerance>{q.body['tolerance']!r}</tolerance></answer>"
+        )
+        return "numerical", q.stem, [line]
+
+    def from_gift(self, kind, stem, answer, src):
+        """Read ``{#35:0.5}``."""
+        value, _colon, tolerance = src.word(answer[1:]).partition(":")
+        return Numeric.key, stem, {"value": float(value), "tolerance": float(tolerance or 0)}
+
+    def to_gift(self, q, out):
+        """Write ``{#value:tolerance}``."""
+        answer = f"#{q.body['value']!r}:{q.body['tolerance']!r}"
+        return [f"{out.head}{out.escape(q.stem)}{{{answer}{out.feedback}}}"]
+
+    def from_row(self, answer, src):
+        """Read 数值±误差."""
+        value, _pm, tolerance = answer.partition("±")
+        return {"value": float(value), "tolerance": float(tolerance or 0)}
+
+    def to_row(self, q, out):
+        """Write 数值±误差."""
+        return RowCells(answer=f"{q.body['value']!r}±{q.body['tolerance']!r}")
+
+
+class TravellingNumeric(Numeric):
+    """The throwaway type, with its interchange."""
+
+    interchange = NumericInterchange()
+
+
+@pytest.fixture
+def travelling(app):
+    """Register the throwaway type with its interchange; unregister it afterwards."""
+    qtype = qtypes.register(TravellingNumeric())
+    yield qtype
+    qtypes.unregister(qtype.key)
+
+
+def numeric_question(**extra) -> QuestionData:
+    """Return a question of the throwaway type."""
+    return QuestionData(
+        qtype="numeric_test",
+        stem="<p>年利率3.5%，本金1000元，一年利息多少元？</p>",
+        body={"value": 35.0, "tolerance": 0.5},
+        category_path=["业务知识"],
+        name="利息",
+        **extra,
+    )
+
+
+def true_false_question() -> QuestionData:
+    """Return a question of a type that travels everywhere."""
+    return QuestionData(qtype="true_false", stem="<p>可以索要密码。</p>", body={"correct": False})
+
+
+SPREADSHEETS = [
+    pytest.param(spreadsheet.export_xlsx, spreadsheet.parse_xlsx, id="xlsx"),
+    pytest.param(spreadsheet.export_csv, spreadsheet.parse_csv, id="csv"),
+]
+ALL_FORMATS = [
+    pytest.param(moodle_xml.export, moodle_xml.parse, id="moodle_xml"),
+    pytest.param(gift.export, gift.parse, id="gift"),
+    *SPREADSHEETS,
+]
+
+
+@pytest.mark.parametrize(("export", "parse"), ALL_FORMATS)
+def test_a_registered_type_travels_through_every_format_by_its_own_interchange(
+    travelling, export, parse
+):
+    assert "numeric_test" in interchange.QTYPES
+    question = numeric_question(status="published")
+    result = parse(export([question, true_false_question()]))
+    assert result.errors == [] and result.skipped == []
+    got = [q for _w, q in result.questions]
+    assert [q.qtype for q in got] == ["numeric_test", "true_false"]
+    assert got[0].body == question.body and got[0].stem == question.stem
+    assert got[0].status == "published"
+
+
+def test_moodle_numerical_questions_are_read_by_the_type_that_claims_them(app, travelling):
+    gift_file = "::利息::年利率3.5%，本金1000元，一年利息多少元？{#35:0.5}".encode()
+    xml_file = (
+        '<quiz><question type="numerical"><name><text>利息</text></name>'
+        "<questiontext><text>一年利息多少元？</text></questiontext>"
+        '<answer fraction="100"><text>35</text><tolerance>0.5</tolerance></answer>'
+        "</question></quiz>"
+    ).encode()
+    for module, data in ((gift, gift_file), (moodle_xml, xml_file)):
+        result = module.parse(data)
+        assert result.skipped == [] and result.errors == []
+        (_where, q), *_ = result.questions
+        assert (q.qtype, q.body) == ("numeric_test", {"value": 35.0, "tolerance": 0.5})
+
+
+@pytest.mark.parametrize(("export", "parse"), ALL_FORMATS)
+def test_a_type_without_interchange_is_left_out_of_exports_and_said_so(numeric, export, parse):
+    questions = [numeric_question(), true_false_question()]
+    kept, left_out = interchange.exportable(questions)
+    assert kept == questions[1:]
+    ((where, reason),) = left_out
+    assert "利息" in where and reason == interchange.not_exportable_reason("numeric_test")
+    assert "数值题" in reason
+    result = parse(export(questions))
+    assert result.errors == [] and result.skipped == []
+    assert [q.qtype for _w, q in result.questions] == ["true_false"]
+
+
+def test_a_type_without_interchange_is_skipped_on_import_with_the_reason(travelling):
+    # Exported while the type could travel, imported where it cannot: skipped, not an error.
+    files = {
+        "gift": gift.export([numeric_question(), true_false_question()]),
+        "csv": spreadsheet.export_csv([numeric_question(), true_false_question()]),
+        "xml": moodle_xml.export([numeric_question(), true_false_question()]),
+    }
+    qtypes.unregister("numeric_test")
+    qtypes.register(Numeric())
+    reason = interchange.not_exportable_reason("numeric_test")
+    result = gift.parse(files["gift"])
+    assert result.errors == [] and result.skipped == [(where_label(1, "利息"), reason)]
+    result = spreadsheet.parse_csv(files["csv"])
+    assert result.errors == [] and [r for _w, r in result.skipped] == [reason]
+    result = moodle_xml.parse(files["xml"])
+    assert result.errors == []
+    assert result.skipped == [(where_label(1, "利息"), unsupported_reason("numerical"))]
+    for parsed in (gift.parse(files["gift"]), spreadsheet.parse_csv(files["csv"])):
+        assert [q.qtype for _w, q in parsed.questions] == ["true_false"]
+
+
+def test_the_export_page_warns_about_questions_left_out(numeric, trainer_client, make_question):
+    make_question(qtype="true_false")
+    make_question(stem="一年利息多少元？", qtype="numeric_test", body={"value": 35, "tolerance": 0})
+    resp = trainer_client.get("/qb/export?format=gift")
+    assert resp.status_code == 200 and "一年利息" not in resp.get_data(as_text=True)
+    assert resp.data.count(gift.JSON_PREFIX.encode()) == 1
+    page = text(trainer_client.get("/qb/"))
+    assert interchange.not_exportable_reason("numeric_test") in page
