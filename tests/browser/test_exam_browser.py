@@ -195,7 +195,8 @@ def test_review_letters_match_the_shuffled_options_the_candidate_saw(
     from question_bank.services import QuestionInput, create_question
 
     with live_app.app_context():
-        cat = categories.ensure_path(["业务知识", "乱序"])
+        # Not under 业务知识: the open monthly sitting draws from there, which holds reviews.
+        cat = categories.ensure_path(["乱序测试"])
         questions = [
             create_question(
                 QuestionInput(
@@ -270,3 +271,55 @@ def test_review_letters_match_the_shuffled_options_the_candidate_saw(
         expect(review.locator(".key-text")).to_have_text(letter)
         expect(review.locator(".response-text")).to_have_text(letter)
     page.screenshot(path="test-results/review-shuffled.png", full_page=True)
+
+
+def test_phone_keeps_the_navigator_in_the_sticky_bar(page: Page, live_server, live_app):
+    from exams.models import Candidate, Sitting
+    from lms.accounts.models import User
+    from lms.extensions import db
+
+    with live_app.app_context():
+        # A0005 joins the demo's open monthly sitting (A0001 takes it elsewhere).
+        sitting = db.session.scalar(select(Sitting).order_by(Sitting.closes_at.desc()))
+        user = db.session.scalar(select(User).where(User.username == "a0005"))
+        if not any(c.user_id == user.id for c in sitting.candidates):
+            sitting.candidates.append(Candidate(user_id=user.id))
+            db.session.commit()
+        sitting_id = sitting.id
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, live_server, "A0005")
+    page.goto(f"{live_server}/exam/")
+    page.locator(f'form[action="/exam/sittings/{sitting_id}/start"] button').click()
+    expect(page).to_have_url(re.compile(r"/exam/attempts/\d+$"))
+    navigator = page.locator("#navigator")
+    toggle = page.locator("#nav-toggle")
+    expect(navigator).to_be_hidden()  # no room beside the questions on a phone
+    items = page.locator(".exam-item")
+    items.nth(0).locator("label.option").first.click()
+    items.nth(1).get_by_label("标记此题").check()
+    expect(page.locator("#save-status")).to_have_text(re.compile(r"已保存"))
+    # Far down the paper, the bar is still on screen and opens the navigator.
+    items.nth(items.count() - 1).scroll_into_view_if_needed()
+    expect(toggle).to_be_in_viewport()
+    expect(toggle).to_contain_text(f"1/{items.count()}")
+    toggle.click()
+    expect(navigator).to_be_visible()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    links = navigator.locator("ol .nav-item")
+
+    def look(n):
+        return links.nth(n).evaluate(
+            """e => ({border: getComputedStyle(e).borderStyle,
+                     tick: getComputedStyle(e, '::before').content,
+                     flag: getComputedStyle(e, '::after').content})"""
+        )
+
+    # Told apart by shape and mark, not only by colour.
+    answered, flagged, plain = look(0), look(1), look(2)
+    assert answered["border"] == "solid" and "✓" in answered["tick"]
+    assert plain["border"] == "dashed" and "✓" not in plain["tick"] and "⚑" not in plain["flag"]
+    assert "⚑" in flagged["flag"]
+    page.screenshot(path="test-results/exam-phone-navigator.png")
+    links.nth(2).click()  # jumping to a question closes the navigator
+    expect(navigator).to_be_hidden()
+    expect(items.nth(2)).to_be_in_viewport()

@@ -90,7 +90,10 @@
   const navigator = document.getElementById("navigator");
   const navToggle = document.getElementById("nav-toggle");
   const navCount = document.getElementById("nav-count");
+  const bar = root.querySelector(".exam-bar");
   const setNavOpen = (open) => {
+    // Just below the sticky bar, however tall a long title makes it on this screen.
+    if (open) navigator.style.top = `${Math.round(bar.getBoundingClientRect().bottom) + 4}px`;
     navigator.classList.toggle("open", open);
     navToggle.setAttribute("aria-expanded", String(open));
   };
