@@ -113,6 +113,7 @@ def seed_exams() -> str:
     db.session.add_all([current, past])
     db.session.flush()
     finished = _past_attempts(past, agents, past_start)
+    engine.settle_closed()  # last month's results are final; whoever did not sit is absent
     return (
         f"exams: 1 paper, an open monthly sitting for {len(agents)} agents, "
         f"{finished} finished attempts last month"

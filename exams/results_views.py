@@ -44,6 +44,7 @@ OUTCOME_LABELS = {
     Outcome.FAILED: _l("Not passed"),
     Outcome.PENDING: _l("Being graded"),
     Outcome.NONE: _l("No result yet"),
+    Outcome.ABSENT: _l("Absent"),
 }
 
 

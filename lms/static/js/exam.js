@@ -17,7 +17,10 @@
   // A reload in this tab may render before the previous page's last keepalive save is
   // stored: the tab remembers the numbers it used (another tab does not share them).
   const seqKey = `exam-seq:${root.dataset.saveUrl}`;
-  let seq = Math.max(Number(root.dataset.seq), Number(sessionStorage.getItem(seqKey)) || 0);
+  const storedSeq = () => {
+    try { return Number(sessionStorage.getItem(seqKey)) || 0; } catch (err) { return 0; }
+  };
+  let seq = Math.max(Number(root.dataset.seq), storedSeq());
   const nextSeq = () => {
     seq += 1;
     try { sessionStorage.setItem(seqKey, String(seq)); } catch (err) { /* private mode */ }
