@@ -713,3 +713,35 @@ def test_review_after_a_regrade_shows_the_key_that_graded(
     # its explanation, not the old key the answer matched.
     assert f'<span class="key-text">{shown("True")}</span>' in first
     assert "新解析" in first and SECRETS[2] not in first
+
+
+def test_regrade_after_removing_an_option_and_fixing_the_stem_changes_nothing(
+    trainer_client, agent_client, other_client, sitting, bank
+):
+    """Defect 3: the authoring form used to renumber options, so the dry run flipped right
+    and wrong answers although the correct option (核实身份) never changed."""
+    from tests.question_bank.test_authoring import edit_form, form
+
+    q = bank["single_choice"]  # 直接办理 / 核实身份 (right) / 转接主管
+    right, wrong = start(agent_client, sitting), start(other_client, sitting)
+    for client, attempt, key in ((agent_client, right, "2"), (other_client, wrong, "3")):
+        item = item_of(attempt, "single_choice")
+        assert save(client, attempt, 1, {str(item.id): choice(item, key)}).status_code == 200
+        assert submit(client, attempt).status_code == 302
+    before = {a.id: item_of(a, "single_choice").score for a in (right, wrong)}
+    assert before == {right.id: 2, wrong.id: 0}
+    # Remove option A (a wrong one), save; then fix the stem, save again.
+    data = {**form("single_choice", q.category), **edit_form(trainer_client, q.id)}
+    data["option_1"] = ""
+    assert trainer_client.submit(f"/qb/{q.id}/edit", data).status_code == 302
+    data = {**form("single_choice", q.category), **edit_form(trainer_client, q.id)}
+    data["stem"] = "客户来电挂失信用卡，首先应："
+    assert trainer_client.submit(f"/qb/{q.id}/edit", data).status_code == 302
+    db.session.refresh(q)
+    assert [o["html"] for o in q.current.body["options"]] == ["核实身份", "转接主管"]
+    dry_run = text(trainer_client.get(f"/exams/sittings/{sitting.id}/regrade"))
+    assert 'id="regrade-changes"' not in dry_run  # no score would change
+    assert trainer_client.submit(f"/exams/sittings/{sitting.id}/regrade").status_code == 302
+    db.session.expire_all()
+    after = {a.id: item_of(a, "single_choice").score for a in (right, wrong)}
+    assert after == before
