@@ -516,3 +516,19 @@ def test_grading_queue_shows_the_question_text_and_the_sitting(
 )
 def test_stem_excerpt_is_plain_and_short(stem, expected):
     assert stem_excerpt(SimpleNamespace(stem=stem)) == expected
+
+
+def test_answer_sheet_shows_answers_saved_after_the_deadline(trainer_client, sitting, agent_client):
+    """Saves are accepted for a grace period after the deadline; staff see when one was."""
+    from exams import engine
+
+    attempt = start(agent_client, sitting)
+    attempt.deadline_at = utcnow() - timedelta(seconds=12)
+    db.session.commit()
+    tf = item_of(attempt, "true_false")
+    assert save(agent_client, attempt, 1, {str(tf.id): False}).status_code == 200
+    engine.finalise(attempt, "timeout")
+    db.session.commit()
+    page = text(trainer_client.get(f"/exams/attempts/{attempt.id}"))
+    late = re.search(r'id="late-save">([^<]*)<', page)
+    assert late and re.match(r"截止后 1[2-5] 秒", late.group(1).strip()), late
