@@ -31,8 +31,8 @@ from exams.staff_views import STAFF_READ, bp
 from lms.accounts.access import roles_required
 from lms.extensions import db
 from lms.people.models import Agent, Team
+from lms.tabular import append_row
 from lms.timeutil import utcnow
-from question_bank.formats.spreadsheet import csv_safe
 
 FINISH_LABELS = {
     FinishReason.SUBMITTED: _l("Submitted"),
@@ -255,7 +255,8 @@ def results_xlsx(sitting_id: int):
     wb = Workbook()
     ws = wb.active
     ws.title = _("Results")
-    ws.append(
+    append_row(
+        ws,
         [
             _("Username"),
             _("Name"),
@@ -270,7 +271,7 @@ def results_xlsx(sitting_id: int):
             _("Minutes taken"),
             _("Attempt status"),
             _("How it ended"),
-        ]
+        ],
     )
     for row in shown:
         r, a = row.result, row.attempt
@@ -291,7 +292,7 @@ def results_xlsx(sitting_id: int):
             row.finish_text,
         ]
         # Names and team names are typed by people: none may become a live formula.
-        ws.append([csv_safe(c) for c in cells])
+        append_row(ws, cells)
     out = io.BytesIO()
     wb.save(out)
     return (

@@ -12,6 +12,7 @@ from lms import audit
 from lms.accounts.access import signed_in
 from lms.extensions import db
 from lms.jobs import Job, JobStatus
+from lms.tabular import csv_safe
 from lms.timeutil import utcnow
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
@@ -79,7 +80,9 @@ def credentials(job_id: str):
     writer = csv.writer(out)
     writer.writerow(["工号", "姓名", "班组", "用户名", "临时密码"])
     for c in creds:
-        writer.writerow([c["employee_no"], c["full_name"], c["team"], c["username"], c["password"]])
+        # Names and team names are typed by people: none may become a live formula.
+        cells = [c["employee_no"], c["full_name"], c["team"], c["username"], c["password"]]
+        writer.writerow([csv_safe(v) for v in cells])
     audit.record("agent.import_credentials", summary=job.id, actor=current_user)
     return (
         "\ufeff" + out.getvalue(),  # a BOM so that Excel reads the Chinese correctly

@@ -1,4 +1,8 @@
-"""Read the rows of an uploaded .xlsx or .csv safely: bounded in size, clear errors."""
+"""Spreadsheets in and out: read uploads safely (bounded, clear errors); write cells that no
+spreadsheet takes for a formula (OWASP "CSV injection").
+
+Every .xlsx and .csv the app writes goes through ``append_row``/``set_cell`` or ``csv_safe``.
+"""
 
 import csv
 import io
@@ -114,3 +118,43 @@ def read_rows(filename: str, data: bytes, *, max_rows: int, max_cols: int = 30):
     if name.endswith(".csv"):
         return _csv_rows(data, max_rows, max_cols)
     raise ValidationFailed(_("Upload an .xlsx or .csv file."))
+
+
+#: What a spreadsheet reads as the start of a formula. Excel in a Chinese locale also takes
+#: the full-width signs, and a leading tab or carriage return hides a formula behind them.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def looks_like_formula(value) -> bool:
+    """Tell whether a spreadsheet could take ``value`` for a formula."""
+    return isinstance(value, str) and value.startswith(FORMULA_START)
+
+
+def csv_safe(value):
+    """Prefix ' to a CSV cell that a spreadsheet would take for a formula."""
+    return "'" + value if looks_like_formula(value) else value
+
+
+def csv_unsafe(text: str) -> str:
+    """Undo ``csv_safe`` on a cell read back from one of our own CSV files."""
+    return text[1:] if text.startswith("'") and looks_like_formula(text[1:]) else text
+
+
+def _text_cell(cell) -> None:
+    # openpyxl stores a string starting with = as a live formula; a text cell with the
+    # quote-prefix style shows the value as typed and stays text even when edited in Excel.
+    if looks_like_formula(cell.value):
+        cell.data_type = "s"
+        cell.quotePrefix = True
+
+
+def append_row(ws, values) -> None:
+    """Append ``values`` to the worksheet, formula-like strings kept as plain text."""
+    ws.append(list(values))
+    for cell in ws[ws.max_row]:
+        _text_cell(cell)
+
+
+def set_cell(ws, row: int, column: int, value) -> None:
+    """Write one cell, a formula-like string kept as plain text."""
+    _text_cell(ws.cell(row=row, column=column, value=value))

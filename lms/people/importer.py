@@ -20,7 +20,7 @@ from lms.extensions import db
 from lms.i18n import today_local
 from lms.people.models import Agent, AgentStatus, Team
 from lms.people.services import set_agent_profile
-from lms.tabular import read_rows
+from lms.tabular import append_row, read_rows, set_cell
 
 #: Column key -> accepted header names (Chinese first: it is what the template writes).
 COLUMNS = {
@@ -37,14 +37,14 @@ MAX_ROWS = 5000
 
 @dataclass
 class AgentRow:
-    """One valid row of an import file."""
+    """One row of an import file; a field that could not be read is None."""
 
     line: int
     employee_no: str
     full_name: str
     team: str
-    hire_date: date
-    status: AgentStatus
+    hire_date: date | None
+    status: AgentStatus | None
     username: str
 
 
@@ -58,6 +58,12 @@ class ImportReport:
     def error(self, line: int, message: str) -> None:
         """Record an error on ``line`` (0 for the whole file)."""
         self.errors.append((line, message))
+
+    def keep_good_rows(self) -> None:
+        """Drop the rows that have an error, and list the errors in row order."""
+        bad = {line for line, _msg in self.errors}
+        self.rows = [r for r in self.rows if r.line not in bad]
+        self.errors.sort(key=lambda e: e[0])  # stable: a row's errors stay in check order
 
 
 def status_names() -> dict[str, AgentStatus]:
@@ -122,6 +128,7 @@ def parse(rows: list[tuple[int, list]]) -> ImportReport:
             return raw[i] if i is not None and i < len(raw) else None
 
         problems = []
+        no_ok = True
         no = _cell(get("employee_no")).upper()
         name = _cell(get("full_name"))
         team = _cell(get("team"))
@@ -155,6 +162,9 @@ def parse(rows: list[tuple[int, list]]) -> ImportReport:
                 username = username_format(username)
             except ValidationFailed as exc:
                 problems.extend(f"用户名 {username}: {m}" for m in exc.messages)
+                username = ""  # not worth looking up
+        elif not no_ok:
+            username = ""
         if username and username in seen_user and (no not in seen_no):
             problems.append(
                 _("用户名 %(u)s repeats row %(row)d.", u=username, row=seen_user[username])
@@ -163,41 +173,33 @@ def parse(rows: list[tuple[int, list]]) -> ImportReport:
         seen_user.setdefault(username, line) if username else None
         for p in problems:
             report.error(line, p)
-        if not problems:
-            report.rows.append(AgentRow(line, no, name, team, hire, status, username))
+        # Keep even a bad row: the database checks still report what else is wrong with it.
+        report.rows.append(AgentRow(line, no if no_ok else "", name, team, hire, status, username))
     return report
 
 
 def check_against_database(report: ImportReport) -> dict[str, Team]:
-    """Add errors for rows that clash with stored data; return the teams by name."""
+    """Add errors for rows that clash with stored data, keep the good rows; return the teams."""
     teams = {t.name: t for t in db.session.scalars(select(Team))}
-    nos = {r.employee_no for r in report.rows}
-    names = {r.username for r in report.rows}
+    nos = {r.employee_no for r in report.rows if r.employee_no}
+    names = {r.username for r in report.rows if r.username}
     taken_nos = set(db.session.scalars(select(Agent.employee_no).where(Agent.employee_no.in_(nos))))
     taken_users = set(db.session.scalars(select(User.username).where(User.username.in_(names))))
-    good = []
     for row in report.rows:
-        problems = []
-        if row.team not in teams:
-            problems.append(_("班组 %(t)s does not exist: create it first.", t=row.team))
+        if row.team and row.team not in teams:
+            report.error(row.line, _("班组 %(t)s does not exist: create it first.", t=row.team))
         if row.employee_no in taken_nos:
-            problems.append(_("工号 %(no)s is already in use.", no=row.employee_no))
+            report.error(row.line, _("工号 %(no)s is already in use.", no=row.employee_no))
         if row.username in taken_users:
-            problems.append(_("用户名 %(u)s is taken.", u=row.username))
-        for p in problems:
-            report.error(row.line, p)
-        if not problems:
-            good.append(row)
-    report.rows = good
-    report.errors.sort()
+            report.error(row.line, _("用户名 %(u)s is taken.", u=row.username))
+    report.keep_good_rows()
     return teams
 
 
 def check_file(filename: str, data: bytes) -> ImportReport:
-    """Read and check an upload completely, without changing anything."""
+    """Read and check an upload completely, every row and every rule in one pass."""
     report = parse(read_rows(filename, data, max_rows=MAX_ROWS, max_cols=len(COLUMNS) + 10))
-    if not report.errors:
-        check_against_database(report)
+    check_against_database(report)
     return report
 
 
@@ -294,17 +296,18 @@ def template_workbook() -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "agents"
-    ws.append([COLUMNS[k][0] for k in COLUMNS])
-    ws.append(["A1001", "张三", "一组", "2024-03-01", AgentStatus.CLASSROOM.label, ""])
+    append_row(ws, [COLUMNS[k][0] for k in COLUMNS])
+    append_row(ws, ["A1001", "张三", "一组", "2024-03-01", AgentStatus.CLASSROOM.label, ""])
     for col, width in zip("ABCDEF", (12, 12, 14, 14, 18, 14), strict=True):
         ws.column_dimensions[col].width = width
     lists = wb.create_sheet("lists")
     lists.sheet_state = "hidden"
     teams = [t.name for t in db.session.scalars(select(Team).order_by(Team.name))]
     for i, status in enumerate(AgentStatus, start=1):
-        lists.cell(row=i, column=1, value=status.label)
+        set_cell(lists, i, 1, status.label)
     for i, name in enumerate(teams, start=1):
-        lists.cell(row=i, column=2, value=name)
+        # Team names are typed by people: none may become a live formula.
+        set_cell(lists, i, 2, name)
     dv = DataValidation(
         type="list", formula1=f"=lists!$A$1:$A${len(AgentStatus)}", allow_blank=True
     )
@@ -325,7 +328,7 @@ def template_workbook() -> bytes:
         ),
         _("If any row is wrong, nothing is imported and each bad row is listed."),
     ):
-        info.append([line])
+        append_row(info, [line])
     info.column_dimensions["A"].width = 100
     out = io.BytesIO()
     wb.save(out)

@@ -2,8 +2,9 @@
 
 Columns: 题型, 分类, 题干, 选项A…选项J, 答案, 评分要点, 分值, 难度, 标签, 解析, 来源, 状态.
 
-Cells that begin like a formula (= + - @) are written as text (.xlsx) or with a leading '
-(.csv), so that opening an export in a spreadsheet never runs anything.
+Cells that begin like a formula (= + - @ …) are written as text (.xlsx) or with a leading '
+(.csv) by ``lms.tabular``, so that opening an export in a spreadsheet never runs anything;
+reading our own .csv back removes that '.
 题型 names a registered type by one of its interchange's ``sheet_names`` (or its key);
 the type reads and writes the option columns, 答案 and 评分要点. A row of a type that
 cannot be imported is skipped; such questions are left out of an export.
@@ -19,7 +20,7 @@ from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from lms.tabular import read_rows
+from lms.tabular import append_row, csv_safe, csv_unsafe, read_rows
 from question_bank.demo_bank import template_examples
 from question_bank.interchange import (
     ParseResult,
@@ -86,11 +87,8 @@ def html_to_cell(html: str) -> str:
 def _cell(row, i) -> str:
     if i >= len(row) or row[i] is None:
         return ""
-    text = str(row[i]).strip()
-    # Undo csv_safe: a ' before what looks like a formula was added on export.
-    if text.startswith("'") and text[1:2] in ("=", "+", "-", "@"):
-        text = text[1:]
-    return text
+    # A ' before what looks like a formula was added by csv_safe on export.
+    return csv_unsafe(str(row[i]).strip())
 
 
 def _split(text: str, pattern: str) -> list[str]:
@@ -235,16 +233,6 @@ def parse_csv(data: bytes) -> ParseResult:
     return parse_rows(read_rows("q.csv", data, max_rows=MAX_ROWS, max_cols=len(HEADERS) + 5))
 
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value):
-    """Prefix ' to a cell that a spreadsheet would take for a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
 def export_csv(questions: list[QuestionData]) -> bytes:
     """Write the questions as UTF-8 CSV with a BOM (so Excel reads the Chinese)."""
     out = io.StringIO()
@@ -259,13 +247,9 @@ def _workbook(questions: list[QuestionData], *, with_help: bool) -> Workbook:
     wb = Workbook()
     ws = wb.active
     ws.title = "试题"
-    ws.append(HEADERS)
+    append_row(ws, HEADERS)
     for q in exportable(questions)[0]:
-        ws.append(question_to_row(q))
-        # openpyxl turns a string starting with = into a live formula: keep it text.
-        for cell in ws[ws.max_row]:
-            if isinstance(cell.value, str) and cell.value.startswith("="):
-                cell.data_type = "s"
+        append_row(ws, question_to_row(q))
     ws.freeze_panes = "A2"
     for col, width in zip("ABC", (10, 24, 50), strict=True):
         ws.column_dimensions[col].width = width
@@ -282,7 +266,7 @@ def _workbook(questions: list[QuestionData], *, with_help: bool) -> Workbook:
         info = wb.create_sheet("说明")
         with force_locale("zh_CN"):
             for line in instructions():
-                info.append([line])
+                append_row(info, [line])
         info.column_dimensions["A"].width = 110
     return wb
 

@@ -271,15 +271,18 @@ def test_results_xlsx_neutralises_formula_like_cells(
     trainer_client, sitting, make_team, make_agent
 ):
     team = make_team('=HYPERLINK("http://evil.example","点我")')
-    agents = [make_agent(team=team, full_name=name) for name in ("=1+2", "+SUM(A1)", "-3", "@cmd")]
+    names = ("=1+2", "+SUM(A1)", "-3", "@cmd", "\uff1d1+2")
+    agents = [make_agent(team=team, full_name=name) for name in names]
     sitting.candidates = [Candidate(user_id=a.user_id) for a in agents]
     db.session.commit()
     resp = trainer_client.get(f"/exams/sittings/{sitting.id}/results.xlsx")
     ws = load_workbook(io.BytesIO(resp.data)).active
     assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
+    # Stored as text with the quote-prefix style: the visible text is what was typed.
+    assert all(c.quotePrefix for row in ws.iter_rows(min_row=2) for c in row[1:2] + row[3:4])
     rows = list(ws.iter_rows(min_row=2, values_only=True))
-    assert sorted(r[1] for r in rows) == ["'+SUM(A1)", "'-3", "'=1+2", "'@cmd"]
-    assert {r[3] for r in rows} == {'\'=HYPERLINK("http://evil.example","点我")'}
+    assert sorted(r[1] for r in rows) == sorted(names)
+    assert {r[3] for r in rows} == {'=HYPERLINK("http://evil.example","点我")'}
 
 
 def test_results_time_taken_never_exceeds_the_time_allowed(

@@ -1,5 +1,6 @@
 """Bulk import of agents: all rows or none, an error per bad row."""
 
+import csv
 import io
 import re
 import time
@@ -15,6 +16,7 @@ from lms.accounts.models import Role, User
 from lms.extensions import db
 from lms.people.importer import parse, parse_date
 from lms.people.models import Agent, AgentStatus
+from lms.tabular import FORMULA_START, append_row, csv_unsafe
 from tests.helpers import count, text, zh
 
 HEADER = ["工号", "姓名", "班组", "入职日期", "状态"]
@@ -356,3 +358,64 @@ def test_parse_reports_every_bad_row_not_only_the_first(app):
         [(1, HEADER), (2, ["", "a", "一组", "2024-01-01", ""]), (3, ["B1", "", "一组", "x", ""])]
     )
     assert [line for line, _ in report.errors] == [2, 3, 3]
+
+
+def test_every_error_of_a_file_is_reported_in_one_upload(admin_client, teams, make_agent):
+    make_agent(team=teams[0], employee_no="A0007")
+    users_before = count(User)
+    rows = [
+        GOOD[0],
+        ["A2002", "李强", "三组", "2024-03-01", ""],
+        ["A0007", "陈静", "一组", "2024-03-01", ""],
+        ["A2005", "", "一组", "2024-03-01", ""],
+        ["A2006", "赵六", "四组", "2024-13-01", ""],
+        ["a2001", "重复", "一组", "2024-03-01", "休假"],
+    ]
+    resp = upload(admin_client, xlsx(rows), "agents.xlsx")
+    assert resp.status_code == 422
+    page = text(resp)
+    expected = [
+        (3, "班组 %(t)s does not exist: create it first.", {"t": "三组"}),
+        (4, "工号 %(no)s is already in use.", {"no": "A0007"}),
+        (5, "姓名 is empty.", {}),
+        (6, "入职日期 %(v)s is not a date like 2024-03-01.", {"v": "2024-13-01"}),
+        (6, "班组 %(t)s does not exist: create it first.", {"t": "四组"}),
+        (7, "工号 %(no)s repeats row %(row)d.", {"no": "A2001", "row": 2}),
+        (7, "状态 %(v)s is not a known status.", {"v": "休假"}),
+    ]
+    for line, msgid, kw in expected:
+        assert f"<tr><td>{line}</td><td>{escape(zh(msgid, **kw))}</td></tr>" in page
+    assert "<tr><td>2</td>" not in page
+    assert count(User) == users_before and count(Agent) == 1
+
+
+FORMULA = '=HYPERLINK("http://x","y")'
+
+
+def test_credentials_csv_neutralises_formula_like_names(admin_client, make_team):
+    make_team("@组")
+    rows = [
+        ["-A1", FORMULA, "@组", "2024-03-01", ""],
+        ["A2", "\uff0b王芳", "@组", "2024-03-01", ""],
+    ]
+    wb = Workbook()
+    for r in [HEADER, *rows]:
+        append_row(wb.active, r)  # typed as text, as a person would
+    out = io.BytesIO()
+    wb.save(out)
+    resp = upload(admin_client, out.getvalue(), "agents.xlsx", follow=False)
+    assert resp.status_code == 302, text(resp)[-2000:]
+    body = admin_client.get(f"{resp.location}/credentials.csv").get_data(as_text=True)
+    cells = [c for row in csv.reader(io.StringIO(body.lstrip("\ufeff"))) for c in row]
+    assert not [c for c in cells if c.startswith(FORMULA_START)]
+    assert {"-A1", FORMULA, "@组", "\uff0b王芳"} <= {csv_unsafe(c) for c in cells}
+
+
+def test_template_keeps_formula_like_team_names_as_text(admin_client, make_team):
+    make_team(FORMULA)
+    resp = admin_client.get("/admin/import-agents/template.xlsx")
+    wb = load_workbook(io.BytesIO(resp.data))
+    cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row]
+    assert all(c.data_type != "f" for c in cells)
+    team = next(c for c in cells if c.value == FORMULA)
+    assert team.data_type == "s" and team.quotePrefix

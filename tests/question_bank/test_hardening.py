@@ -1,5 +1,6 @@
 """Bad or hostile input to the bank: every case gets a clear refusal, never a 500."""
 
+import csv
 import io
 import zipfile
 
@@ -10,6 +11,7 @@ from sqlalchemy import select
 
 from lms.accounts.models import Role
 from lms.extensions import db
+from lms.tabular import FORMULA_START
 from question_bank import categories, transfer
 from question_bank.models import Category, Question, QuestionStatus
 from question_bank.services import QuestionInput, create_question, update_question
@@ -64,6 +66,40 @@ def test_ten_options_and_tricky_text_survive_spreadsheets(app, category, trainer
         (d.stem, d.body, d.explanation) for d in before
     ]
     assert "\x0b" not in before[0].stem  # the control character was dropped on the way in
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_question_export_neutralises_formula_like_cells(app, category, trainer, fmt):
+    stem = '=HYPERLINK("http://x","y")'
+    create_question(
+        QuestionInput(
+            "true_false", category.id, stem, {"correct": True}, explanation="\uff0b1 全角加号"
+        ),
+        trainer,
+        "draft",
+    )
+    db.session.commit()
+    data = transfer.export_questions(fmt)
+    if fmt == "xlsx":
+        ws = load_workbook(io.BytesIO(data))["试题"]
+        cells = [c for row in ws.iter_rows() for c in row]
+        assert all(c.data_type != "f" for c in cells)
+        risky = [c for c in cells if isinstance(c.value, str) and c.value.startswith(FORMULA_START)]
+        assert {c.value for c in risky} == {stem, "\uff0b1 全角加号"}
+        assert all(c.data_type == "s" and c.quotePrefix for c in risky)
+    else:
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+        assert not [c for row in rows for c in row if c.startswith(FORMULA_START)]
+        assert "'" + stem in rows[1] and "'\uff0b1 全角加号" in rows[1]
+    for q in db.session.scalars(select(Question)):
+        q.current = None
+        db.session.flush()
+        db.session.delete(q)
+    db.session.commit()
+    transfer.import_questions(f"bank.{fmt}", data, trainer)
+    db.session.commit()
+    (after,) = transfer.bank_data(embed_files=False)
+    assert stem in after.stem and "\uff0b1 全角加号" in after.explanation
 
 
 def test_merge_into_the_parent_with_a_same_named_child(app, trainer):
