@@ -23,6 +23,9 @@ def _register_template_helpers(app) -> None:
 def _register_audit_labels() -> None:
     from flask_babel import lazy_gettext as _l
 
+    from exams import audit_labels
+    from exams.models import FinishReason, MultipleChoiceRule, ReviewPolicy
+    from exams.results_views import FINISH_LABELS
     from lms.audit import labels
 
     labels.register(
@@ -36,18 +39,34 @@ def _register_audit_labels() -> None:
             "sitting.regrade": _l("Sitting regraded"),
         },
         targets={
-            "ex_attempts": _l("Attempt"),
+            "ex_attempts": _l("Exam attempt"),
             "ex_sittings": _l("Sitting"),
             "ex_papers": _l("Paper"),
         },
         fields={
             "score": _l("Score"),
-            "reason": _l("Reason"),
+            "reason": _l("How it ended"),
             "changes": _l("Changes"),
             "removed": _l("Removed"),
             "candidates": _l("Candidates"),
             "paper": _l("Paper"),
             "extra_minutes": _l("Extra minutes"),
             "window": _l("Window"),
+            "title": _l("Title"),
+            "time_limit_minutes": _l("Time limit (minutes)"),
+            "pass_mark": _l("Pass mark (points)"),
+            "review_policy": _l("What candidates see afterwards"),
+            "multiple_choice_rule": _l("Multiple choice scoring"),
+            "shuffle_questions": _l("Shuffle the questions within each section"),
+            "shuffle_options": _l("Shuffle the options of choice questions"),
+            "copied_from": _l("Copied from paper"),
         },
+        values={
+            "review_policy": ReviewPolicy,
+            "multiple_choice_rule": MultipleChoiceRule,
+            "reason": labels.enum_labeller(FinishReason, FINISH_LABELS),
+            "window": audit_labels.window,
+            "removed": audit_labels.removed,
+        },
+        summaries={"attempt.grade": audit_labels.grade_summary},
     )

@@ -517,7 +517,7 @@ def record_manual_grade(item: AttemptItem, score, comment: str, grader) -> None:
     audit.record(
         "attempt.grade",
         item.attempt,
-        summary=f"item {item.position}",
+        summary=str(item.position),  # read as "第 41 题" (exams.audit_labels)
         before=before,
         after={"score": _num(value)},
         actor=grader,

@@ -44,6 +44,11 @@ def _decimal(value, field: str, message: str, low=Decimal(0), high=Decimal(10000
     return number
 
 
+def _iso(moment) -> str | None:
+    """Return a moment as ISO text for the audit log (None stays None)."""
+    return moment.isoformat() if moment else None
+
+
 def _int(value, field: str, message: str, low: int, high: int) -> int:
     try:
         number = int(str(value).strip())
@@ -457,7 +462,7 @@ def set_override(candidate: Candidate, extra_minutes, opens_at, closes_at, actor
         raise ValidationFailed(_("The exam must close after it opens."), field="closes_at")
     before = {
         "extra_minutes": candidate.extra_minutes,
-        "window": [str(candidate.opens_at), str(candidate.closes_at)],
+        "window": [_iso(candidate.opens_at), _iso(candidate.closes_at)],
     }
     candidate.extra_minutes, candidate.opens_at, candidate.closes_at = extra, opens_at, closes_at
     from exams.engine import extend_open_attempts
@@ -468,6 +473,6 @@ def set_override(candidate: Candidate, extra_minutes, opens_at, closes_at, actor
         candidate.sitting,
         summary=candidate.user.username,
         before=before,
-        after={"extra_minutes": extra, "window": [str(opens_at), str(closes_at)]},
+        after={"extra_minutes": extra, "window": [_iso(opens_at), _iso(closes_at)]},
         actor=actor,
     )

@@ -188,7 +188,7 @@ def section_rule(section_id: int):
     return redirect(url_for("exams.paper", paper_id=section.paper_id) + f"#section-{section.id}")
 
 
-def _remove_from_paper(obj, paper_id: int, what: str):
+def _remove_from_paper(obj, paper_id: int, what: dict):
     """Delete a section, fixed question or draw rule of a paper; record who did it."""
     paper = db.session.get(Paper, paper_id)
     try:
@@ -205,7 +205,7 @@ def _remove_from_paper(obj, paper_id: int, what: str):
 def section_delete(section_id: int):
     """Remove a section."""
     section = _section(section_id)
-    return _remove_from_paper(section, section.paper_id, f"section {section.qtype}")
+    return _remove_from_paper(section, section.paper_id, {"section": section.qtype})
 
 
 @bp.post("/section-questions/<id:item_id>/delete")
@@ -213,7 +213,7 @@ def section_question_delete(item_id: int):
     """Remove a fixed question from a section."""
     item = db.session.get(SectionQuestion, item_id) or abort(404)
     paper_id = _section(item.section_id).paper_id
-    return _remove_from_paper(item, paper_id, f"question {item.question_id}")
+    return _remove_from_paper(item, paper_id, {"question": item.question_id})
 
 
 @bp.post("/rules/<id:rule_id>/delete")
@@ -222,7 +222,7 @@ def rule_delete(rule_id: int):
     rule = db.session.get(DrawRule, rule_id) or abort(404)
     paper_id = _section(rule.section_id).paper_id
     return _remove_from_paper(
-        rule, paper_id, f"draw rule {rule.count} × category {rule.category_id}"
+        rule, paper_id, {"draw_rule": rule.count, "category": rule.category_id}
     )
 
 

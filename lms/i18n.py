@@ -75,3 +75,4 @@ def init_app(app) -> None:
     app.jinja_env.filters["target_label"] = labels.target_label
     app.jinja_env.filters["field_label"] = labels.field_label
     app.jinja_env.globals["value_label"] = labels.value_label
+    app.jinja_env.filters["audit_summary"] = labels.summary_label

@@ -17,6 +17,7 @@ def _register_audit_labels() -> None:
     from flask_babel import lazy_gettext as _l
 
     from lms.audit import labels
+    from question_bank.models import QuestionStatus
 
     labels.register(
         actions={
@@ -44,4 +45,5 @@ def _register_audit_labels() -> None:
             "questions_moved": _l("Questions moved"),
             "skipped": _l("Skipped"),
         },
+        values={"status": QuestionStatus},
     )

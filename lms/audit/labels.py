@@ -1,10 +1,20 @@
-"""Readable names for audit actions, objects and fields; capabilities add theirs here."""
+"""Readable names for audit actions, objects, fields and values; capabilities add theirs here.
+
+The log stores codes (``paper.update``, ``review_policy``, ``after_close``) so that each
+reader sees them in their own language, whatever language the actor used.
+"""
+
+import enum
+from collections.abc import Callable, Mapping
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+#: A value labeller returns the readable form of a stored value, or None when not its own.
+Labeller = Callable[[object], str | None]
+
 ACTIONS = {
-    "auth.login": _l("Signed in"),
+    "auth.login": _l("Sign-in"),
     "auth.logout": _l("Signed out"),
     "auth.lockout": _l("Sign-in locked"),
     "user.create": _l("User created"),
@@ -42,14 +52,61 @@ FIELDS = {
     "agents": _l("Agents"),
 }
 
+#: Field → the labellers of its values, tried in turn (``status`` serves agents and questions).
+VALUES: dict[str, list[Labeller]] = {}
+
+#: Action → a function that turns the stored summary into readable text.
+SUMMARIES: dict[str, Callable[[str], str]] = {}
+
+
+def enum_labeller(enum_cls: type[enum.Enum], names: Mapping | None = None) -> Labeller:
+    """Return a labeller for the values of ``enum_cls`` (by ``names`` or the members' .label)."""
+
+    def label(value) -> str | None:
+        try:
+            member = enum_cls(value)
+        except (ValueError, TypeError):
+            return None
+        return str(names[member]) if names is not None else str(member.label)
+
+    return label
+
+
+def _as_labeller(spec) -> Labeller:
+    if isinstance(spec, type) and issubclass(spec, enum.Enum):
+        return enum_labeller(spec)
+    if isinstance(spec, Mapping):
+        return lambda value: str(spec[value]) if _hashable(value) and value in spec else None
+    return spec
+
+
+def _hashable(value) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
 
 def register(
-    actions: dict | None = None, targets: dict | None = None, fields: dict | None = None
+    actions: dict | None = None,
+    targets: dict | None = None,
+    fields: dict | None = None,
+    values: dict | None = None,
+    summaries: dict | None = None,
 ) -> None:
-    """Add a capability's action, object and field names."""
+    """Add a capability's action, object and field names, value labellers and summaries.
+
+    ``values`` maps a field to an enum class, a ``{value: label}`` mapping or a labeller.
+    """
     ACTIONS.update(actions or {})
     TARGETS.update(targets or {})
     FIELDS.update(fields or {})
+    for field, spec in (values or {}).items():
+        labeller = _as_labeller(spec)
+        if labeller not in VALUES.setdefault(field, []):
+            VALUES[field].append(labeller)
+    SUMMARIES.update(summaries or {})
 
 
 def action_label(code: str) -> str:
@@ -67,24 +124,43 @@ def field_label(code: str) -> str:
     return str(FIELDS.get(code, code))
 
 
-def value_label(field: str, value) -> str:
-    """Return a value as a reader expects it: yes/no, role and status names, lists."""
-    from lms.accounts.models import ROLE_LABELS, Role
-    from lms.i18n import LANGUAGE_NAMES
-    from lms.people.models import STATUS_LABELS, AgentStatus
+def summary_label(event) -> str:
+    """Return an event's summary as a reader expects it."""
+    build = SUMMARIES.get(event.action)
+    return build(event.summary) if build and event.summary else event.summary
 
+
+def value_label(field: str, value) -> str:
+    """Return a value as a reader expects it: yes/no, enum labels, lists."""
     if value is None:
         return "—"
     if isinstance(value, bool):
         return _("yes") if value else _("no")
-    roles = {r.value: ROLE_LABELS[r] for r in Role}
-    statuses = {s.value: STATUS_LABELS[s] for s in AgentStatus}
-    if field == "roles" and isinstance(value, list):
-        return "、".join(str(roles.get(v, v)) for v in value)
-    if field == "status" and value in statuses:
-        return str(statuses[value])
-    if field == "locale":
-        return LANGUAGE_NAMES.get(value, str(value))
+    for labeller in VALUES.get(field, ()):
+        text = labeller(value)
+        if text is not None:
+            return text
     if isinstance(value, list):
-        return "、".join(str(v) for v in value)
+        return "、".join(value_label(field, v) for v in value)
     return str(value)
+
+
+def _role(value) -> str | None:
+    from lms.accounts.models import ROLE_LABELS, Role
+
+    return enum_labeller(Role, ROLE_LABELS)(value)
+
+
+def _agent_status(value) -> str | None:
+    from lms.people.models import STATUS_LABELS, AgentStatus
+
+    return enum_labeller(AgentStatus, STATUS_LABELS)(value)
+
+
+def _language(value) -> str | None:
+    from lms.i18n import LANGUAGE_NAMES
+
+    return LANGUAGE_NAMES.get(value) if isinstance(value, str) else None
+
+
+register(values={"roles": _role, "status": _agent_status, "locale": _language})

@@ -405,9 +405,9 @@ def test_item_rule_and_section_are_removed(trainer_client, bank):
         )
     ]
     assert removed == [
-        f"question {bank['multiple_choice'].id}",
-        f"draw rule 1 × category {cat.id}",
-        "section multiple_choice",
+        {"question": bank["multiple_choice"].id},
+        {"draw_rule": 1, "category": cat.id},
+        {"section": "multiple_choice"},
     ]
 
 
