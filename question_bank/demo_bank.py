@@ -3134,7 +3134,7 @@ def demo_questions() -> list[QuestionData]:
 
 
 def template_examples() -> list[QuestionData]:
-    """Return the example rows of the spreadsheet template (a single choice, a true/false)."""
+    """Return the example rows of the spreadsheet template (written marked 示例, never imported)."""
     return [
         QuestionData(
             "single_choice",

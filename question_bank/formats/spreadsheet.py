@@ -8,6 +8,7 @@ reading our own .csv back removes that '.
 题型 names a registered type by one of its interchange's ``sheet_names`` (or its key);
 the type reads and writes the option columns, 答案 and 评分要点. A row of a type that
 cannot be imported is skipped; such questions are left out of an export.
+The template's example rows carry 示例 before their 题型 ("示例：单选题") and are skipped.
 """
 
 import csv
@@ -18,6 +19,7 @@ import re
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from openpyxl import Workbook
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from lms.tabular import append_row, csv_safe, csv_unsafe, read_rows
@@ -47,6 +49,13 @@ HEADERS = [
     "来源",
     "状态",
 ]
+#: What begins the 题型 cell of the template's example rows, which are never imported.
+EXAMPLE_MARK = "示例"
+
+
+def column(header: str) -> str:
+    """Return the spreadsheet column letter of a header, e.g. column("难度") == "Q"."""
+    return get_column_letter(HEADERS.index(header) + 1)
 
 
 def type_names() -> dict[str, str]:
@@ -111,18 +120,30 @@ def parse_rows(rows: list[tuple[int, list]]) -> ParseResult:
         return result
     if len(rows) == 1:
         result.errors.append((_("file"), _("The file has a header but no questions.")))
+    examples = 0
     for line, row in rows[1:]:
         where = _("row %(n)d", n=line)
 
         def get(name, row=row):
             return _cell(row, index[name]) if name in index else ""
 
+        if get("题型").startswith(EXAMPLE_MARK):
+            examples += 1
+            result.skipped.append((where, _("An example row of the template: not imported.")))
+            continue
         try:
             result.questions.append((where, _row_to_question(get)))
         except _Skipped as exc:
             result.skipped.append((where, str(exc)))
         except ValueError as exc:
             result.errors.append((where, str(exc)))
+    if examples and not result.questions and not result.errors:
+        result.errors.append(
+            (
+                _("file"),
+                _("The file holds only the template's examples: add your questions below them."),
+            )
+        )
     return result
 
 
@@ -243,16 +264,22 @@ def export_csv(questions: list[QuestionData]) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-def _workbook(questions: list[QuestionData], *, with_help: bool) -> Workbook:
+def _workbook(
+    questions: list[QuestionData], *, with_help: bool, examples: bool = False
+) -> Workbook:
+    """Write the questions (as marked example rows when ``examples``), optionally with help."""
     wb = Workbook()
     ws = wb.active
     ws.title = "试题"
     append_row(ws, HEADERS)
     for q in exportable(questions)[0]:
-        append_row(ws, question_to_row(q))
+        row = question_to_row(q)
+        if examples:
+            row[0] = f"{EXAMPLE_MARK}：{row[0]}"
+        append_row(ws, row)
     ws.freeze_panes = "A2"
-    for col, width in zip("ABC", (10, 24, 50), strict=True):
-        ws.column_dimensions[col].width = width
+    for header, width in (("题型", 14 if examples else 10), ("分类", 24), ("题干", 50)):
+        ws.column_dimensions[column(header)].width = width
     if with_help:
         names = ",".join(type_names().values())
         types = DataValidation(type="list", formula1=f'"{names}"', allow_blank=False)
@@ -260,9 +287,8 @@ def _workbook(questions: list[QuestionData], *, with_help: bool) -> Workbook:
         statuses = DataValidation(type="list", formula1='"草稿,已发布,已停用"')
         for dv in (types, levels, statuses):
             ws.add_data_validation(dv)
-        types.add(f"A2:A{MAX_ROWS + 1}")
-        levels.add(f"R2:R{MAX_ROWS + 1}")
-        statuses.add(f"V2:V{MAX_ROWS + 1}")
+        for dv, header in ((types, "题型"), (levels, "难度"), (statuses, "状态")):
+            dv.add(f"{column(header)}2:{column(header)}{MAX_ROWS + 1}")
         info = wb.create_sheet("说明")
         with force_locale("zh_CN"):
             for line in instructions():
@@ -277,6 +303,7 @@ def instructions() -> list[str]:
     answers = [line for found in codecs().values() for line in found.sheet_help]
     return [
         "每行一道题；第一行是表头，请勿修改。",
+        f"题型以“{EXAMPLE_MARK}”开头的行是示例，导入时跳过：请在示例下方填写试题，也可以删除示例行。",
         f"题型：{names}（可从下拉列表选择）。",
         "分类：用 / 分隔层级，例如 业务知识/信用卡/挂失；不存在的分类会自动建立。",
         "题干、选项、解析可以是纯文本，也可以使用少量 HTML 格式（<b>、<ul><li>、<table>、<br>）。",
@@ -297,5 +324,5 @@ def export_xlsx(questions: list[QuestionData]) -> bytes:
 def template_xlsx() -> bytes:
     """Return a workbook with example rows (demo data), drop-downs and instructions."""
     out = io.BytesIO()
-    _workbook(template_examples(), with_help=True).save(out)
+    _workbook(template_examples(), with_help=True, examples=True).save(out)
     return out.getvalue()

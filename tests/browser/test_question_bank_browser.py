@@ -75,3 +75,15 @@ def test_trainer_creates_and_previews_each_type(
     expect(page).to_have_url(re.compile(r"/qb/\d+$"))
     expect(page.locator("h1")).to_contain_text("草稿")
     page.screenshot(path=f"test-results/qb-{qtype}.png", full_page=True)
+
+
+def test_category_tree_indents_children_without_console_errors(page: Page, live_server):
+    """The CSP forbids inline styles, so the indentation must come from the stylesheet."""
+    sign_in_as_trainer(page, live_server)
+    page.goto(f"{live_server}/qb/categories")
+    expect(page.get_by_label("分类名称")).to_be_visible()
+    tree = page.locator("ul.tree")
+    parent = tree.get_by_role("link", name="业务知识", exact=True).bounding_box()
+    child = tree.get_by_role("link", name="信用卡", exact=True).bounding_box()
+    grandchild = tree.get_by_role("link", name="挂失", exact=True).bounding_box()
+    assert parent["x"] < child["x"] < grandchild["x"]

@@ -30,3 +30,19 @@ def test_pages_use_only_local_assets(client):
     page = client.get("/login").get_data(as_text=True)
     for ref in re.findall(r'(?:src|href)="([^"]+)"', page):
         assert ref.startswith(("/", "#")) and not ref.startswith("//"), ref
+
+
+#: What the Content-Security-Policy (lms/security.py) blocks: style attributes, <style>
+#: blocks, inline <script> and on* handler attributes.
+INLINE = re.compile(
+    r"""\sstyle\s*=|<style[\s>]|<script(?![^>]*\bsrc\s*=)[^>]*>|\son[a-z]+\s*=\s*["']""", re.I
+)
+
+
+def test_templates_have_no_inline_style_or_script():
+    bad = [
+        f"{p.relative_to(ROOT)}: {m.group(0).strip()}"
+        for p in (ROOT / "templates").rglob("*.html")
+        for m in INLINE.finditer(p.read_text())
+    ]
+    assert bad == []

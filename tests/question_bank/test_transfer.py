@@ -4,6 +4,7 @@ import io
 
 import pytest
 from openpyxl import Workbook, load_workbook
+from openpyxl.utils import get_column_letter
 from sqlalchemy import delete, select
 
 from lms.extensions import db
@@ -260,13 +261,98 @@ def test_import_page_shows_every_error_of_a_bad_file(trainer_client):
     assert count(Question) == 0
 
 
-def test_template_downloads_with_instructions_and_imports(trainer_client, trainer):
+def template_columns(ws) -> dict[str, str]:
+    """Return the column letter of each header of the template's first row."""
+    return {c.value: c.column_letter for c in ws[1] if c.value}
+
+
+def validated_columns(dv) -> set[str]:
+    """Return the columns a data validation's sqref covers."""
+    return {
+        get_column_letter(col)
+        for cells in dv.sqref.ranges
+        for col in range(cells.min_col, cells.max_col + 1)
+    }
+
+
+def test_template_validations_sit_on_their_columns(trainer_client):
+    wb = load_workbook(io.BytesIO(trainer_client.get("/qb/import/template.xlsx").data))
+    assert wb.sheetnames == ["试题", "说明"]
+    ws = wb["试题"]
+    columns = template_columns(ws)
+    found = {}
+    for dv in ws.data_validations.dataValidation:
+        if dv.type == "whole":
+            assert (dv.operator, dv.formula1, dv.formula2) == ("between", "1", "5")
+            found["难度"] = validated_columns(dv)
+        elif "草稿" in dv.formula1:
+            assert dv.formula1 == '"草稿,已发布,已停用"'
+            found["状态"] = validated_columns(dv)
+        elif "单选题" in dv.formula1:
+            assert "判断题" in dv.formula1
+            found["题型"] = validated_columns(dv)
+    assert found == {h: {columns[h]} for h in ("难度", "状态", "题型")}
+
+
+def test_template_filled_by_a_trainer_imports_only_their_rows(trainer_client):
     resp = trainer_client.get("/qb/import/template.xlsx")
     wb = load_workbook(io.BytesIO(resp.data))
-    assert wb.sheetnames == ["试题", "说明"]
-    assert wb["试题"].data_validations.dataValidation
-    report = transfer.import_questions("t.xlsx", resp.data, trainer)
-    assert report.created == 2
+    ws = wb["试题"]
+    columns = template_columns(ws)
+    examples = [r for r in range(2, ws.max_row + 1) if ws[f"A{r}"].value]
+    assert len(examples) == 2 and all(ws[f"A{r}"].value.startswith("示例") for r in examples)
+    rows = [
+        {
+            "题型": "单选题",
+            "分类": "业务知识/转账汇款",
+            "题干": "客户要求撤销已到账的跨行汇款，应当：",
+            "选项A": "直接退回",
+            "选项B": "说明已到账汇款无法撤销，指引联系收款人",
+            "答案": "B",
+            "难度": 4,
+            "状态": "已发布",
+        },
+        {
+            "题型": "判断题",
+            "分类": "风险合规/保密",
+            "题干": "可以向来电者透露客户余额。",
+            "答案": "错",
+        },
+    ]
+    for line, values in enumerate(rows, start=examples[-1] + 1):
+        for header, value in values.items():
+            ws[f"{columns[header]}{line}"] = value
+    out = io.BytesIO()
+    wb.save(out)
+    resp = trainer_client.submit(
+        "/qb/import",
+        {"file": (io.BytesIO(out.getvalue()), "filled.xlsx")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    page = text(resp)
+    assert resp.status_code == 200, page[-2000:]
+    assert "已导入 2 道试题。" in page
+    assert page.count(zh("An example row of the template: not imported.")) == 2
+    assert count(Question) == 2
+    stems = set(db.session.scalars(select(QuestionVersion.stem)))
+    assert not any("挂失信用卡" in s for s in stems)
+    hard = db.session.scalar(select(Question).where(Question.difficulty == 4))
+    assert hard is not None and "跨行汇款" in hard.stem_text
+
+
+def test_template_with_only_its_examples_is_refused(trainer_client):
+    data = trainer_client.get("/qb/import/template.xlsx").data
+    resp = trainer_client.submit(
+        "/qb/import",
+        {"file": (io.BytesIO(data), "template.xlsx")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert zh(
+        "The file holds only the template's examples: add your questions below them."
+    ) in text(resp)
+    assert count(Question) == 0
 
 
 def test_export_page_respects_filters(trainer_client, bank):
