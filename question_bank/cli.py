@@ -31,6 +31,8 @@ def import_questions(path: Path) -> None:
                 click.echo(f"错误 {where}: {message}", err=True)
             for where, reason in exc.result["skipped"]:
                 click.echo(f"跳过 {where}: {reason}", err=True)
+            for where, warning in exc.result["warnings"]:
+                click.echo(f"注意 {where}: {warning}", err=True)
             raise click.ClickException(exc.messages[0]) from exc
         except ValidationFailed as exc:
             db.session.rollback()
@@ -38,6 +40,8 @@ def import_questions(path: Path) -> None:
         db.session.commit()
         for where, reason in report.skipped:
             click.echo(f"跳过 {where}: {reason}")
+        for where, warning in report.warnings:
+            click.echo(f"注意 {where}: {warning}")
         click.echo(f"已导入 {report.created} 道题，跳过 {len(report.skipped)} 道。")
 
 

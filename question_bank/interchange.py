@@ -63,6 +63,19 @@ class ParseResult:
     questions: list[tuple[str, QuestionData]] = field(default_factory=list)  #: (where, question)
     errors: list[tuple[str, str]] = field(default_factory=list)  #: (where, what is wrong)
     skipped: list[tuple[str, str]] = field(default_factory=list)  #: (where, why skipped)
+    #: (where, what the import changed): questions imported, but not exactly as written.
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+
+
+class Reader:
+    """What every format hands a type to read a question with: a place for warnings."""
+
+    def __init__(self):
+        self.warnings: list[str] = []
+
+    def warn(self, message: str) -> None:
+        """Note something the question loses on import; it is imported all the same."""
+        self.warnings.append(message)
 
 
 @dataclass
@@ -80,7 +93,8 @@ class Interchange:
     Moodle XML and GIFT name Moodle's question types (``multichoice``, ``essay`` …): a
     format finds the type that reads one through ``moodle_types``, then hands it its reader
     (the <question> element, or the text between GIFT's braces). Messages for the user are
-    raised as Malformed (the file is wrong) or Unsupported (skipped, with the reason).
+    raised as Malformed (the file is wrong) or Unsupported (skipped, with the reason);
+    what a question loses on the way in goes to the reader's ``warn`` (it is imported).
     """
 
     #: Moodle's question types (in Moodle XML and GIFT) that this type is read from.

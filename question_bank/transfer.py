@@ -48,10 +48,17 @@ class ImportReport:
     created: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: (where, what changed) for questions imported not exactly as the file wrote them.
+    warnings: list[tuple[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         """Return a JSON-ready form (for a job's result)."""
-        return {"created": self.created, "errors": self.errors, "skipped": self.skipped}
+        return {
+            "created": self.created,
+            "errors": self.errors,
+            "skipped": self.skipped,
+            "warnings": self.warnings,
+        }
 
 
 class ImportRefused(ValidationFailed):
@@ -94,7 +101,9 @@ def import_data(questions: list[QuestionData], user, label: str) -> ImportReport
 
 def import_parsed(parsed: ParseResult, user, filename: str, progress) -> ImportReport:
     """Check every parsed question, then save them all; or save none (ImportRefused)."""
-    report = ImportReport(errors=list(parsed.errors), skipped=list(parsed.skipped))
+    report = ImportReport(
+        errors=list(parsed.errors), skipped=list(parsed.skipped), warnings=list(parsed.warnings)
+    )
     checked = []
     total = len(parsed.questions)
     progress(0, total, _("Checking the questions"))

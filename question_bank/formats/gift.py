@@ -39,6 +39,7 @@ from question_bank.interchange import (
     STATUSES,
     ParseResult,
     QuestionData,
+    Reader,
     codec,
     exportable,
     not_exportable_reason,
@@ -102,14 +103,16 @@ def parse(data: bytes) -> ParseResult:
         saved = next((line for line in block if line.startswith(JSON_PREFIX)), None)
         answered = answered or saved is not None or "{" in _protect(body)
         where = where_label(n, _title(body))
+        warnings: list[str] = []
         try:
-            question = _from_json(saved, body) if saved else _read(body, path)
+            question = _from_json(saved, body) if saved else _read(body, path, warnings)
         except Malformed as exc:
             result.errors.append((where, str(exc)))
         except Unsupported as exc:
             result.skipped.append((where, str(exc)))
         else:
             result.questions.append((where, question))
+            result.warnings += [(where, w) for w in warnings]
     if not answered:
         message = _("This is not a GIFT file: no question has its answers in braces { }.")
         return ParseResult(errors=[(_("file"), message)])
@@ -166,8 +169,9 @@ def _html(text: str, default_format: str) -> str:
     return to_html(_restore(text).strip(_WS), fmt)
 
 
-def _read(body: str, path: list[str]) -> QuestionData:
-    """Turn one question's text into QuestionData, as Moodle's GIFT importer reads it."""
+def _read(body: str, path: list[str], warnings: list[str]) -> QuestionData:
+    """Turn one question's text into QuestionData, as Moodle's GIFT importer reads it,
+    adding to ``warnings`` what it loses."""
     name, text = _split_title(_protect(body))
     start, end = text.find("{"), text.find("}")
     if start < 0 and end < 0:
@@ -194,7 +198,9 @@ def _read(body: str, path: list[str]) -> QuestionData:
     if reader is None:
         raise Unsupported(unsupported_reason(kind))
     stem_html = _html(stem, fmt)
-    qtype, stem, body_ = reader.from_gift(kind, stem_html, answer, Source(fmt))
+    src = Source(fmt)
+    qtype, stem, body_ = reader.from_gift(kind, stem_html, answer, src)
+    warnings += src.warnings
     if not stem_html:
         raise Malformed(_("The question has no text."))
     return QuestionData(
@@ -228,10 +234,11 @@ def _parts(answer: str, sep: str) -> list[str]:
     return parts[1:] if parts and not parts[0] else parts
 
 
-class Source:
+class Source(Reader):
     """The answers of one GIFT question as a type reads them (texts are still escaped)."""
 
     def __init__(self, fmt: str):
+        super().__init__()
         self.fmt = fmt  #: the question's text format, the default of each answer
 
     def weighted(self, answer: str, sep: str, default: float) -> list[tuple[float, str]]:

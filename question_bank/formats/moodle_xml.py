@@ -35,7 +35,14 @@ from question_bank.formats.common import (
     unsupported_reason,
     where_label,
 )
-from question_bank.interchange import STATUSES, ParseResult, QuestionData, codec, exportable
+from question_bank.interchange import (
+    STATUSES,
+    ParseResult,
+    QuestionData,
+    Reader,
+    codec,
+    exportable,
+)
 from question_bank.sanitize import to_text
 
 TAG_DIFFICULTY, TAG_STATUS, TAG_SOURCE = "lms-difficulty:", "lms-status:", "lms-source:"
@@ -47,7 +54,7 @@ _NOT_XML_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff
 
 
 def parse(data: bytes) -> ParseResult:
-    """Read a Moodle XML file: its questions, the malformed ones and the skipped ones."""
+    """Read a Moodle XML file: its questions (with warnings), the malformed and the skipped."""
     result = ParseResult()
     try:
         root = _load(data)
@@ -63,8 +70,10 @@ def parse(data: bytes) -> ParseResult:
             continue
         n += 1
         where = where_label(n, _text(q, "name/text"))
+        warnings: list[str] = []
         try:
-            result.questions.append((where, _read(q, qtype, path)))
+            result.questions.append((where, _read(q, qtype, path, warnings)))
+            result.warnings += [(where, w) for w in warnings]
         except Malformed as exc:
             result.errors.append((where, str(exc)))
         except Unsupported as exc:
@@ -118,10 +127,11 @@ def _text(node: ET.Element, path: str) -> str:
     return (found.text or "").strip() if found is not None else ""
 
 
-class Source:
+class Source(Reader):
     """One <question> as a type reads it; embedded files are collected as it goes."""
 
     def __init__(self, element: ET.Element, stem: str, files: dict[str, bytes]):
+        super().__init__()
         self.element = element
         self.stem = stem  #: the question text as HTML
         self._files = files
@@ -143,8 +153,9 @@ class Source:
         return _fractions(self.element)
 
 
-def _read(q: ET.Element, qtype: str, path: list[str]) -> QuestionData:
-    """Turn one <question> into QuestionData (Malformed or Unsupported when it cannot)."""
+def _read(q: ET.Element, qtype: str, path: list[str], warnings: list[str]) -> QuestionData:
+    """Turn one <question> into QuestionData (Malformed or Unsupported when it cannot),
+    adding to ``warnings`` what it loses."""
     readers = moodle_readers()
     if not qtype:
         raise Malformed(_("The question has no type."))
@@ -155,7 +166,9 @@ def _read(q: ET.Element, qtype: str, path: list[str]) -> QuestionData:
     if not stem:
         raise Malformed(_("The question has no text."))
     tags, meta = _tags(q)
-    qtype_key, stem, body = readers[qtype].from_moodle_xml(qtype, Source(q, stem, files))
+    src = Source(q, stem, files)
+    qtype_key, stem, body = readers[qtype].from_moodle_xml(qtype, src)
+    warnings += src.warnings
     explanation = _rich(q, "generalfeedback", files)
     html_parts = [stem, explanation]
 

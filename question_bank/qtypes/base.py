@@ -135,11 +135,12 @@ class QuestionType(ABC):
         return []
 
 
-def normalise_answer(value) -> str:
-    """Normalise a typed answer: full-width to half-width, trimmed, spaces collapsed, caseless.
+def normalise_answer(value, case_sensitive: bool = False) -> str:
+    """Normalise a typed answer: full-width to half-width, trimmed, spaces collapsed, caseless
+    unless ``case_sensitive``.
 
     NFKC maps full-width letters, digits and punctuation (ＡＢＣ１２３，) to their ordinary
     forms, which is how Chinese input methods most often differ from the key.
     """
-    text = unicodedata.normalize("NFKC", str(value or ""))
-    return " ".join(text.split()).casefold()
+    text = " ".join(unicodedata.normalize("NFKC", str(value or "")).split())
+    return text if case_sensitive else text.casefold()

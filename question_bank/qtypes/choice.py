@@ -196,7 +196,7 @@ class SingleChoice(_Choice):
 
 
 class MultipleChoice(_Choice):
-    """Two or more options are correct."""
+    """Any number of options are correct, at least one; the candidate ticks every one."""
 
     key = "multiple_choice"
     label = _l("Multiple choice")
@@ -214,10 +214,10 @@ class MultipleChoice(_Choice):
         return isinstance(response, list) and any(str(r).strip() for r in response)
 
     def validate(self, stem_text: str, body: dict) -> list[str]:
-        """Require at least two correct options."""
+        """Require at least one correct option (Moodle allows a single one too)."""
         problems = super().validate(stem_text, body)
-        if len(body.get("correct", [])) < 2:
-            problems.append(_("A multiple-choice question needs at least two correct options."))
+        if not body.get("correct"):
+            problems.append(_("A multiple-choice question needs at least one correct option."))
         return problems
 
     def grade(self, body: dict, response, *, partial: bool = False) -> float:
@@ -241,8 +241,23 @@ def positive_weight(n: int) -> str:
     return f"{100 / n:.5f}".rstrip("0").rstrip(".")
 
 
-def choice_body(single: bool, options: list[dict], fractions: list[float]) -> tuple[str, dict]:
-    """Return the type and body of a Moodle choice question, checking its correct options."""
+def choice_body(single: bool, options: list[dict], fractions: list[float], src) -> tuple[str, dict]:
+    """Return the type and body of a Moodle choice question, checking its correct options.
+
+    Options have no marks of their own here: a wrong option is one with no positive mark. A
+    negative mark is therefore set to 0, with a warning (``src.warn``), except -100 in a
+    multiple-answer question: any wrong option then loses the question's marks in Moodle,
+    which is how this system grades every multiple-choice question.
+    """
+    negative = sorted({f for f in fractions if f < 0})
+    if negative and (single or negative != [-100.0]):
+        src.warn(
+            _(
+                "Options with negative marks (%(marks)s) were imported as wrong options: "
+                "negative marks were set to 0.",
+                marks=", ".join(f"{f:g}%" for f in negative),
+            )
+        )
     if len(options) < 2:
         raise Malformed(
             _("A choice question needs at least two options; this one has %(n)d.", n=len(options))
@@ -296,7 +311,7 @@ class ChoiceInterchange(Interchange):
         """Read <single> and each <answer>'s HTML and grade."""
         single = src.text("single").lower() not in ("false", "0")
         options, fractions = _numbered([(f, src.rich_node(a)) for f, a in src.answers()])
-        key, body = choice_body(single, options, fractions)
+        key, body = choice_body(single, options, fractions, src)
         return key, src.stem, body
 
     def _weights(self, body: dict) -> tuple[str, str]:
@@ -325,7 +340,7 @@ class ChoiceInterchange(Interchange):
         weighted = src.weighted(answer.replace("=", "~="), "~", 0.0)
         options, fractions = _numbered([(w, src.html(text)) for w, text in weighted])
         # As in Moodle: any "=" answer makes it single choice, weights alone multiple choice.
-        key, body = choice_body("=" in answer, options, fractions)
+        key, body = choice_body("=" in answer, options, fractions, src)
         return key, stem, body
 
     def to_gift(self, q, out) -> list[str]:

@@ -8,7 +8,17 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from question_bank.interchange import Interchange, Malformed, RowCells, Unsupported
-from question_bank.qtypes.base import PrintView, QuestionType, normalise_answer
+from question_bank.qtypes.base import PrintView, QuestionType
+from question_bank.qtypes.blanks import (
+    SHEET_CASE_MARK,
+    blank_answers,
+    blank_score,
+    is_case_sensitive,
+    labels,
+    make_blank,
+    parse_label,
+    percent,
+)
 
 #: A blank in the stem: a run of three or more underscores (full-width ＿ too).
 BLANK = re.compile(r"[_＿]{3,}")
@@ -19,6 +29,7 @@ BLANK_MARK = "____"
 _TRAILING_BLANK = re.compile(r" ____(</p>)?$")
 #: Cloze gaps that are short answers (case-insensitive or not), the only ones we take.
 SHORT_GAPS = {"SHORTANSWER", "SA", "MW", "SHORTANSWER_C", "SAC", "MWC"}
+CASE_GAPS = {"SHORTANSWER_C", "SAC", "MWC"}
 _CLOZE_GAP = re.compile(r"\{(\d*):([A-Z_]+):")
 _CLOZE_WEIGHT = re.compile(r"%(-?\d+(?:[.,]\d*)?)%")
 
@@ -45,7 +56,7 @@ def stem_with_blanks(stem_html: str, prefix: str, interactive: bool, values=None
     return Markup(BLANK.sub(replace, stem_html))  # noqa: S704 (the stem is sanitised HTML)
 
 
-def gaps(stem: str, answers: list[list[str]] | None) -> str:
+def gaps(stem: str, answers: list | None) -> str:
     """Replace each blank (____) by an underlined gap, filled with its answers in a key."""
     counter = iter(range(len(BLANK.findall(stem))))
 
@@ -53,14 +64,15 @@ def gaps(stem: str, answers: list[list[str]] | None) -> str:
         n = next(counter)
         if answers is None:
             return '<span class="gap"></span>'
-        text = " / ".join(answers[n]) if n < len(answers) else ""
+        text = " / ".join(labels(answers[n])) if n < len(answers) else ""
         return f'<span class="gap filled">{escape(text)}</span>'
 
     return BLANK.sub(replace, stem)
 
 
 class FillBlank(QuestionType):
-    """Each blank accepts any of its answers, compared without width, case or spaces."""
+    """Each blank accepts any of its answers, compared without width, spaces or (unless the
+    blank says so) case; an answer may be worth part of the marks."""
 
     key = "fill_blank"
     label = _l("Fill in the blank")
@@ -76,25 +88,34 @@ class FillBlank(QuestionType):
         return [(v or "")[:200] for v in values]
 
     def body_from_form(self, form) -> dict:
-        """Read blank_N: accepted answers separated by | or new lines."""
+        """Read blank_N (answers separated by | or new lines, ``toad=80%`` for part of the
+        marks) and blank_case_N (the blank is case-sensitive)."""
         blanks = []
         for n in range(1, MAX_BLANKS + 1):
             raw = form.get(f"blank_{n}")
             if raw is None:
                 continue
-            blanks.append([a.strip() for a in ALTERNATIVES.split(raw) if a.strip()])
-        while blanks and not blanks[-1]:
+            answers = [parse_label(a) for a in ALTERNATIVES.split(raw) if a.strip()]
+            blanks.append(make_blank(answers, bool(form.get(f"blank_case_{n}"))))
+        while blanks and not blank_answers(blanks[-1]):
             blanks.pop()
         return {"blanks": blanks}
 
+    def form_answers(self, blank) -> str:
+        """Return a blank's answers as its form field shows them: ``frog | toad=80%``."""
+        return " | ".join(labels(blank))
+
+    def form_case_sensitive(self, blank) -> bool:
+        """Tell whether the form ticks the blank's case-sensitive box."""
+        return is_case_sensitive(blank)
+
     def clean_body(self, body: dict) -> dict:
-        """Keep lists of non-empty strings."""
-        return {
-            "blanks": [
-                [str(a).strip()[:200] for a in blank if str(a).strip()]
-                for blank in body.get("blanks", [])
-            ]
-        }
+        """Keep non-empty answers with their fractions; plain blanks stay plain lists."""
+        blanks = []
+        for blank in body.get("blanks", []):
+            answers = [(t.strip()[:200], round(f, 7)) for t, f in blank_answers(blank) if t.strip()]
+            blanks.append(make_blank(answers, is_case_sensitive(blank)))
+        return {"blanks": blanks}
 
     def validate(self, stem_text: str, body: dict) -> list[str]:
         """Match the blanks of the stem with the answers given."""
@@ -110,10 +131,17 @@ class FillBlank(QuestionType):
                 _("The stem has %(n)d blanks but answers are given for %(m)d.", n=n, m=len(blanks))
             )
         for i in range(1, min(n, MAX_BLANKS) + 1):
-            if i > len(blanks) or not blanks[i - 1]:
+            if i > len(blanks) or not blank_answers(blanks[i - 1]):
                 problems.append(_("Blank %(n)d needs at least one accepted answer.", n=i))
-        for i, answers in enumerate(blanks, start=1):
-            if any(SEPARATORS.search(a) for a in answers):
+        for i, blank in enumerate(blanks, start=1):
+            answers = blank_answers(blank)
+            if any(not 0 <= f <= 1 for _t, f in answers):
+                problems.append(
+                    _("The marks of blank %(n)d's answers must be from 0%% to 100%%.", n=i)
+                )
+            elif answers and not any(f == 1 for _t, f in answers):
+                problems.append(_("Blank %(n)d needs an answer worth 100%%.", n=i))
+            if any(SEPARATORS.search(t) for t, _f in answers):
                 # They separate answers in the form and in spreadsheets: inside an answer
                 # they would silently turn one answer into two on the next save.
                 problems.append(
@@ -130,20 +158,15 @@ class FillBlank(QuestionType):
         return isinstance(response, list) and any(str(r).strip() for r in response)
 
     def grade(self, body: dict, response, *, partial: bool = False) -> float:
-        """Score the share of blanks answered correctly."""
+        """Score the mean over the blanks of the best answer each one matches."""
         blanks = body["blanks"]
         given = list(response or [])
-        right = sum(
-            1
-            for i, answers in enumerate(blanks)
-            if i < len(given)
-            and normalise_answer(given[i]) in {normalise_answer(a) for a in answers}
-        )
-        return right / len(blanks) if blanks else 0.0
+        earned = sum(blank_score(b, given[i]) for i, b in enumerate(blanks) if i < len(given))
+        return earned / len(blanks) if blanks else 0.0
 
     def key_text(self, body: dict, order: list | None = None) -> str:
-        """Return the answers, blanks separated by ；, alternatives by |."""
-        return "；".join("|".join(b) for b in body.get("blanks", []))
+        """Return the answers, blanks separated by ；, alternatives by | (``toad=80%``)."""
+        return "；".join("|".join(labels(b)) for b in body.get("blanks", []))
 
     def response_text(self, body: dict, response, order: list | None = None) -> str:
         """Return what was typed in each blank, separated by ；."""
@@ -161,7 +184,12 @@ class FillBlank(QuestionType):
     def text_parts(self, body: dict) -> list[tuple[str, str]]:
         """Return each blank's accepted answers."""
         return [
-            (_("Blank %(n)d", n=i), " | ".join(b))
+            (
+                _("Blank %(n)d (case-sensitive)", n=i)
+                if is_case_sensitive(b)
+                else _("Blank %(n)d", n=i),
+                " | ".join(labels(b)),
+            )
             for i, b in enumerate(body.get("blanks", []), start=1)
         ]
 
@@ -205,22 +233,27 @@ def escape_answer(text: str) -> str:
     return text.replace("*", "\\*")
 
 
-def accepted_answers(answers: list[tuple[float, str]], gap: int | None = None) -> list[str]:
-    """Return the answers worth full marks; Unsupported if one of them is a wildcard."""
+def accepted_answers(
+    answers: list[tuple[float, str]], gap: int | None = None
+) -> list[tuple[str, float]]:
+    """Return (text, fraction) of the answers worth marks; Unsupported if a full-mark one is
+    a wildcard."""
     if not any(text for _f, text in answers):
         raise Malformed(_("The answers have no text."))
-    accepted = []
+    accepted, full = [], False
     for fraction, text in answers:
-        # Partial credit and catch-all answers (*) have no equivalent: only full marks count.
-        if fraction < 99.99999 or not text:
+        if fraction <= 0 or not text:
             continue
         literal = literal_answer(text)
         if literal is None:
+            if fraction < 99.99999:
+                continue  # a catch-all (*) worth part of the marks has no equivalent
             raise Unsupported(
                 _("Short-answer questions with a wildcard (*) in an answer are not supported.")
             )
-        accepted.append(literal)
-    if not accepted:
+        full = full or fraction >= 99.99999
+        accepted.append((literal, 1.0 if fraction >= 99.99999 else round(fraction / 100, 7)))
+    if not full:
         if gap is None:
             raise Malformed(_("A short-answer question needs at least one answer worth 100%."))
         raise Malformed(_("Gap %(n)d needs at least one answer worth 100%%.", n=gap))
@@ -275,6 +308,17 @@ def _cloze_escape(answer: str) -> str:
     return escape_answer(text)
 
 
+def _weight(fraction: float, full: str = "=") -> str:
+    """Write an answer's mark as Moodle's Cloze and GIFT do: ``=`` or ``%80%``."""
+    return full if fraction == 1.0 else f"%{percent(fraction)}%"
+
+
+def _cloze_gap(blank) -> str:
+    kind = "SHORTANSWER_C" if is_case_sensitive(blank) else "SHORTANSWER"
+    answers = "~".join(_weight(f) + _cloze_escape(t) for t, f in blank_answers(blank))
+    return "{1:" + kind + ":" + answers + "}"
+
+
 class FillBlankInterchange(Interchange):
     """Moodle's shortanswer (one blank) and Cloze with short-answer gaps (several)."""
 
@@ -283,13 +327,15 @@ class FillBlankInterchange(Interchange):
     sheet_help = (
         "填空题：题干中用 ____（三个或更多下划线）标出每个空，答案按顺序填写；",
         "各空之间用 ；分隔，同一空的多个可接受答案用 | 分隔（如 24|二十四；挂失）。",
+        "部分得分的答案写成 答案=80%；区分大小写的空以 【区分大小写】 开头。",
     )
 
     def from_moodle_xml(self, kind: str, src) -> tuple[str, str, dict]:
         """Read a shortanswer's full-mark answers, or each short-answer gap of a Cloze."""
         if kind == "shortanswer":
             answers = [(fraction, src.text("text", a)) for fraction, a in src.answers()]
-            return FillBlank.key, mark_blank(src.stem), {"blanks": [accepted_answers(answers)]}
+            blank = make_blank(accepted_answers(answers), src.text("usecase") == "1")
+            return FillBlank.key, mark_blank(src.stem), {"blanks": [blank]}
         stem = src.stem
         gaps = list(cloze_gaps(stem))
         if not gaps:
@@ -304,9 +350,10 @@ class FillBlankInterchange(Interchange):
                 )
             )
         out, blanks, pos = [], [], 0
-        for n, (start, end, _kind, spec) in enumerate(gaps, start=1):
+        for n, (start, end, gap_kind, spec) in enumerate(gaps, start=1):
             out += [stem[pos:start], BLANK_MARK]
-            blanks.append(accepted_answers(cloze_answers(spec), gap=n))
+            answers = accepted_answers(cloze_answers(spec), gap=n)
+            blanks.append(make_blank(answers, gap_kind in CASE_GAPS))
             pos = end
         out.append(stem[pos:])
         return FillBlank.key, "".join(out), {"blanks": blanks}
@@ -315,48 +362,63 @@ class FillBlankInterchange(Interchange):
         """Write one blank as shortanswer, several as a Cloze with a gap for each."""
         blanks = q.body["blanks"]
         if len(blanks) <= 1:
-            lines = ["    <usecase>0</usecase>"] + [
-                f'    <answer fraction="100" format="moodle_auto_format">'
-                f"<text>{out.esc(escape_answer(a))}</text></answer>"
-                for a in (blanks[0] if blanks else [])
+            blank = blanks[0] if blanks else []
+            lines = [f"    <usecase>{int(is_case_sensitive(blank))}</usecase>"] + [
+                f'    <answer fraction="{percent(f)}" format="moodle_auto_format">'
+                f"<text>{out.esc(escape_answer(t))}</text></answer>"
+                for t, f in blank_answers(blank)
             ]
             return "shortanswer", unmark_blank(q.stem), lines
-        gaps = iter(
-            "{1:SHORTANSWER:" + "~".join("=" + _cloze_escape(a) for a in b) + "}" for b in blanks
-        )
+        gaps = iter(_cloze_gap(b) for b in blanks)
         return "multianswer", BLANK.sub(lambda m: next(gaps, m.group(0)), q.stem), []
 
     def from_gift(self, kind: str, stem: str, answer: str, src) -> tuple[str, str, dict]:
         """Read ``{=a =b}``: one blank, where the braces were or else at the end."""
         answers = [(w, src.plain(text)) for w, text in src.weighted(answer, "=", 100.0)]
         # Still protected: an escaped backslash before * must not hide a wildcard.
-        blank = [src.restore(a) for a in accepted_answers(answers)]
-        return FillBlank.key, mark_blank(stem), {"blanks": [blank]}
+        blank = [(src.restore(t), f) for t, f in accepted_answers(answers)]
+        # GIFT cannot say a blank is case-sensitive (Moodle reads it as not).
+        return FillBlank.key, mark_blank(stem), {"blanks": [make_blank(blank)]}
 
     def to_gift(self, q, out) -> list[str]:
         """Write one blank in place; several, which GIFT cannot express, as an essay."""
         blanks = q.body.get("blanks", [])
         if len(blanks) != 1:
             answers = "; ".join(
-                f"{i}. " + " / ".join(html.escape(a) for a in blank)
+                f"{i}. " + " / ".join(html.escape(a) for a in labels(blank))
                 for i, blank in enumerate(blanks, start=1)
             )
             return out.essay("<p>" + _("Answers: %(list)s", list=answers) + "</p>")
         found = BLANK.search(q.stem)
         cut = (found.start(), found.end()) if found else (len(q.stem), len(q.stem))
         # escape_answer after escaping: its \* must reach the answer, not be read as \\ and *.
-        gap = "{" + " ".join("=" + escape_answer(out.escape(a)) for a in blanks[0])
+        gap = "{" + " ".join(
+            "=" + _weight(f, "") + escape_answer(out.escape(t)) for t, f in blank_answers(blanks[0])
+        )
         gap += out.feedback + "}"
         return [out.head + out.escape(q.stem[: cut[0]]) + gap + out.escape(q.stem[cut[1] :])]
 
     def from_row(self, answer: str, src) -> dict:
-        """Read the blanks (separated by ；) and their alternatives (separated by |)."""
-        blanks = [b for b in re.split(r"[;；\n]", answer) if b.strip()]
-        return {"blanks": [[a.strip() for a in re.split(r"[|｜]", b) if a.strip()] for b in blanks]}
+        """Read the blanks (separated by ；), their alternatives (separated by |, ``toad=80%``
+        for part of the marks) and 【区分大小写】 before a case-sensitive blank."""
+        blanks = []
+        for text in (b.strip() for b in re.split(r"[;；\n]", answer)):
+            if not text:
+                continue
+            case = text.startswith(SHEET_CASE_MARK)
+            text = text.removeprefix(SHEET_CASE_MARK)
+            answers = [parse_label(a) for a in re.split(r"[|｜]", text) if a.strip()]
+            blanks.append(make_blank(answers, case))
+        return {"blanks": blanks}
 
     def to_row(self, q, out) -> RowCells:
         """Write the blanks separated by ；, alternatives by |."""
-        return RowCells(answer="；".join("|".join(b) for b in q.body["blanks"]))
+        return RowCells(
+            answer="；".join(
+                (SHEET_CASE_MARK if is_case_sensitive(b) else "") + "|".join(labels(b))
+                for b in q.body["blanks"]
+            )
+        )
 
 
 FillBlank.interchange = FillBlankInterchange()

@@ -93,8 +93,8 @@ BAD = [
     ),
     (
         "multiple_choice",
-        {"correct": "1"},
-        "A multiple-choice question needs at least two correct options.",
+        {"correct": ""},
+        "A multiple-choice question needs at least one correct option.",
     ),
     ("true_false", {"correct": ""}, "Choose whether the statement is true or false."),
     ("fill_blank", {"blank_1": ""}, "Blank %(n)d needs at least one accepted answer."),

@@ -31,6 +31,11 @@ def options(*texts: str) -> list[dict]:
     return [{"key": str(i), "html": t} for i, t in enumerate(texts, start=1)]
 
 
+def partial(*answers: tuple[str, float], case: bool = False) -> dict:
+    """Return a blank whose answers carry their share of the marks."""
+    return {"answers": [{"text": t, "fraction": f} for t, f in answers], "case_sensitive": case}
+
+
 def sample_bank() -> list[QuestionData]:
     """Return questions of every type with Chinese text, formatting, an image and metadata."""
     return [
@@ -173,7 +178,8 @@ def test_gift_fixture_imports_every_supported_question_and_names_the_rest(fixtur
     # Text after the braces ('";' in Moodle's file) makes Moodle insert a blank there too.
     assert q1.stem == '42 is the Absolute Answer to everything.____";'
     assert by_name["Shortanswer"].stem == "Which is the best animal? ____"
-    assert by_name["Shortanswer"].body == {"blanks": [["Frog"]]}  # 50% Cat and * dropped
+    # Cat keeps its 50%; the catch-all * (0%) is dropped.
+    assert by_name["Shortanswer"].body == {"blanks": [partial(("Frog", 1.0), ("Cat", 0.5))]}
     assert by_name["Q8"].body == {"reference": "", "rubric": ""}
     assert [w for w, _q in result.questions][-2:] == [
         "question 8 (2-08 TSL)",
@@ -354,7 +360,7 @@ def test_xml_reads_cloze_with_short_answer_gaps_as_blanks():
     assert result.errors == [] and result.skipped == []
     q = result.questions[0][1]
     assert q.stem == "<p>德国首都是____，法国首都是____。</p>"
-    assert q.body == {"blanks": [["Berlin", "柏林"], ["Paris"]]}
+    assert q.body == {"blanks": [["Berlin", "柏林"], partial(("Paris", 1.0), ("Lyon", 0.5))]}
 
 
 @pytest.mark.parametrize(
@@ -442,7 +448,7 @@ def test_category_paths_drop_context_and_top(text, path):
             "::F::信用卡挂失后{=24 =二十四 =%50%一天}小时内生效。",
             "fill_blank",
             "信用卡挂失后____小时内生效。",
-            {"blanks": [["24", "二十四"]]},
+            {"blanks": [partial(("24", 1.0), ("二十四", 1.0), ("一天", 0.5))]},
         ),
         (
             "::E::[html]<p>价格 \\{含税\\} 是 5\\=5\\: 对吗</p>{TRUE}",

@@ -41,9 +41,11 @@ OPTS = [{"key": str(i), "html": t} for i, t in enumerate(["甲", "乙", "丙", "
         (
             "multiple_choice",
             "x",
-            {"options": OPTS, "correct": ["1"]},
-            ["A multiple-choice question needs at least two correct options."],
+            {"options": OPTS, "correct": []},
+            ["A multiple-choice question needs at least one correct option."],
         ),
+        # Moodle lets a multiple-answer question have a single correct option.
+        ("multiple_choice", "x", {"options": OPTS, "correct": ["1"]}, []),
         ("true_false", "x", {"correct": True}, []),
         ("true_false", "x", {"correct": None}, ["Choose whether the statement is true or false."]),
         ("fill_blank", "挂失后____小时内", {"blanks": [["24"]]}, []),

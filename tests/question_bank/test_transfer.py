@@ -79,7 +79,19 @@ def bank(app, trainer):
             "fill_blank",
             cards,
             "挂失后____小时内，损失由____承担。",
-            {"blanks": [["48", "四十八"], ["银行"]]},
+            # The second blank: part marks and case-sensitive, which every format keeps.
+            {
+                "blanks": [
+                    ["48", "四十八"],
+                    {
+                        "answers": [
+                            {"text": "Bank", "fraction": 1.0},
+                            {"text": "银行", "fraction": 0.5},
+                        ],
+                        "case_sensitive": True,
+                    },
+                ]
+            },
             "published",
         ),
         (
@@ -224,6 +236,31 @@ def test_cli_import_lists_skipped_questions(fixtures_dir, runner, app):
     result = runner.invoke(args=["import-questions", str(fixtures_dir / "questions.gift.txt")])
     assert result.exit_code == 0, result.output
     assert "跳过" in result.output
+
+
+#: A single choice whose wrong option costs half the marks in Moodle.
+NEGATIVE_MARKS = "::neg:: 办理前应：{=核实身份 ~%-50%直接办理}\n".encode()
+
+
+def test_cli_import_lists_warnings(runner, app, tmp_path):
+    path = tmp_path / "neg.gift"
+    path.write_bytes(NEGATIVE_MARKS)
+    result = runner.invoke(args=["import-questions", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "注意" in result.output and "-50%" in result.output
+
+
+def test_import_page_lists_warnings(trainer_client, app):
+    resp = trainer_client.submit(
+        "/qb/import",
+        {"file": (io.BytesIO(NEGATIVE_MARKS), "neg.gift")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert resp.status_code == 200
+    page = text(resp)
+    assert 'id="import-warnings"' in page and "-50%" in page
+    assert count(Question) == 1
 
 
 def test_import_page_runs_a_job_and_reports(fixtures_dir, trainer_client, app):
