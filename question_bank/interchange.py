@@ -11,6 +11,7 @@ their own ``import_from_xml`` / ``export_to_xml``. Formats iterate over the regi
 never name a type; a question of a type without one is skipped, with the reason.
 """
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
@@ -87,7 +88,7 @@ class RowCells:
     rubric: str = ""
 
 
-class Interchange:
+class Interchange(ABC):
     """How one question type is read from and written to the import and export formats.
 
     Moodle XML and GIFT name Moodle's question types (``multichoice``, ``essay`` …): a
@@ -112,25 +113,25 @@ class Interchange:
         """Return (type key, stem, body) of a <question> of Moodle type ``kind``."""
         raise Unsupported(_("This question type cannot be read from Moodle XML."))
 
+    @abstractmethod
     def to_moodle_xml(self, q: QuestionData, out) -> tuple[str, str, list[str]]:
         """Return (Moodle type, stem, XML lines of the answers) of a question."""
-        raise NotImplementedError
 
     def from_gift(self, kind: str, stem: str, answer: str, src) -> tuple[str, str, dict]:
         """Return (type key, stem, body) of a GIFT question whose braces read as ``kind``."""
         raise Unsupported(_("This question type cannot be read from GIFT."))
 
+    @abstractmethod
     def to_gift(self, q: QuestionData, out) -> list[str]:
         """Return the GIFT lines of a question (``out`` escapes and writes the heading)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def from_row(self, answer: str, src) -> dict:
         """Return the body of a spreadsheet row whose 答案 is ``answer`` (ValueError if wrong)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def to_row(self, q: QuestionData, out) -> RowCells:
         """Return the type-specific cells of a question's row."""
-        raise NotImplementedError
 
 
 def codec(qtype: str) -> Interchange | None:
