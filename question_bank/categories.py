@@ -9,6 +9,7 @@ from lms.extensions import db
 from question_bank.models import Category, Question
 
 MAX_DEPTH = 6
+MAX_DESCRIPTION = 500
 
 
 def all_categories() -> list[Category]:
@@ -89,7 +90,7 @@ def create(name: str, parent: Category | None, description: str = "") -> Categor
     cat = Category(
         name=_check_name(name, parent.id if parent else None),
         parent=parent,
-        description=(description or "").strip()[:500],
+        description=(description or "").strip()[:MAX_DESCRIPTION],
     )
     db.session.add(cat)
     db.session.flush()
@@ -102,7 +103,7 @@ def rename(cat: Category, name: str, description: str | None = None) -> None:
     before = {"name": cat.name}
     cat.name = _check_name(name, cat.parent_id, exclude_id=cat.id)
     if description is not None:
-        cat.description = description.strip()[:500]
+        cat.description = description.strip()[:MAX_DESCRIPTION]
     if before["name"] != cat.name:
         audit.record(
             "category.rename", cat, summary=path_label(cat), before=before, after={"name": cat.name}
@@ -190,13 +191,18 @@ def delete(cat: Category) -> None:
     db.session.flush()
 
 
+def stored_name(raw: str) -> str:
+    """Return a category name as the tree stores it (path separators replaced, cut)."""
+    # The same replacement on lookup and on creation, or every import adds a duplicate.
+    return raw.strip()[:100].replace("/", "／").replace("›", "＞").replace(">", "＞")
+
+
 def ensure_path(names: list[str]) -> Category:
     """Return the category at ``names``, creating the missing levels."""
     names = [n.strip() for n in names if n and n.strip()] or [_("Imported")]
     parent = None
     for raw in names[:MAX_DEPTH]:
-        # The same replacement on lookup and on creation, or every import adds a duplicate.
-        name = raw[:100].replace("/", "／").replace("›", "＞").replace(">", "＞")
+        name = stored_name(raw)
         stmt = select(Category).where(Category.name == name)
         stmt = stmt.where(
             Category.parent_id.is_(None) if parent is None else Category.parent_id == parent.id
@@ -208,3 +214,32 @@ def ensure_path(names: list[str]) -> Category:
             db.session.flush()
         parent = node
     return parent
+
+
+def descriptions() -> dict[tuple[str, ...], str]:
+    """Return each described category's description, by its path of names."""
+    nodes = db.session.scalars(select(Category)).all()
+    by_id = {c.id: c for c in nodes}
+
+    def path(c: Category) -> tuple[str, ...]:
+        names = []
+        while c is not None:
+            names.append(c.name)
+            c = by_id.get(c.parent_id)
+        return tuple(reversed(names))
+
+    return {path(c): c.description for c in nodes if c.description}
+
+
+def find_path(names: list[str]) -> Category | None:
+    """Return the category at ``names`` if it exists (nothing is created)."""
+    node = None
+    for raw in names:
+        stmt = select(Category).where(Category.name == stored_name(raw))
+        stmt = stmt.where(
+            Category.parent_id.is_(None) if node is None else Category.parent_id == node.id
+        )
+        node = db.session.scalar(stmt)
+        if node is None:
+            return None
+    return node

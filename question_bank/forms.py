@@ -25,6 +25,7 @@ def read_input(form) -> QuestionInput:
         default_points=form.get("default_points", "1"),
         difficulty=form.get("difficulty", "3"),
         tags=split_tags(form.get("tags", "")),
+        name=form.get("name", ""),
     )
 
 
@@ -41,4 +42,5 @@ def input_from_version(question) -> QuestionInput:
         default_points=points_text(v.default_points),
         difficulty=question.difficulty,
         tags=[t.name for t in question.tags],
+        name=question.name,
     )

@@ -30,8 +30,8 @@ PLUGINFILE = re.compile(r"@@PLUGINFILE@@/([\w.%~-]{1,200})")
 LOCAL = re.compile(r"/qb/images/(\d+)")
 
 
-def store(data: bytes, user=None) -> Image:
-    """Check that ``data`` is a real, reasonably sized image and store it (once per content)."""
+def inspect(data: bytes) -> tuple[str, int, int]:
+    """Return (content type, width, height) of a real, reasonably sized image, or raise."""
     if len(data) > MAX_BYTES:
         raise ValidationFailed(_("An image may be at most 2 MB."))
     try:
@@ -47,13 +47,19 @@ def store(data: bytes, user=None) -> Image:
         raise ValidationFailed(_("The file is not a PNG, JPEG, GIF or WebP image.")) from exc
     if fmt not in TYPES:
         raise ValidationFailed(_("The file is not a PNG, JPEG, GIF or WebP image."))
+    return TYPES[fmt], width, height
+
+
+def store(data: bytes, user=None) -> Image:
+    """Check that ``data`` is a real, reasonably sized image and store it (once per content)."""
+    content_type, width, height = inspect(data)
     digest = hashlib.sha256(data).hexdigest()
     existing = db.session.scalar(select(Image).where(Image.sha256 == digest))
     if existing is not None:
         return existing
     image = Image(
         sha256=digest,
-        content_type=TYPES[fmt],
+        content_type=content_type,
         data=data,
         width=width,
         height=height,

@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from question_bank.sanitize import to_text
 
@@ -66,6 +67,8 @@ class ParseResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)  #: (where, why skipped)
     #: (where, what the import changed): questions imported, but not exactly as written.
     warnings: list[tuple[str, str]] = field(default_factory=list)
+    #: Category path -> its description (Moodle's <info>), as plain text.
+    descriptions: dict[tuple[str, ...], str] = field(default_factory=dict)
 
 
 class Reader:
@@ -169,3 +172,14 @@ def exportable(questions: list[QuestionData]) -> tuple[list[QuestionData], list[
         else:
             kept.append(q)
     return kept, left_out
+
+
+def feedback_lost(n: int) -> str:
+    """Say that the feedback of ``n`` answers was not imported."""
+    return ngettext(
+        "The feedback of %(num)d answer was not imported: the bank keeps one explanation "
+        "(解析) per question.",
+        "The feedback of %(num)d answers was not imported: the bank keeps one explanation "
+        "(解析) per question.",
+        n,
+    )

@@ -105,6 +105,8 @@ class Question(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: A short title trainers find the question by (Moodle's question name); may be empty.
+    name: Mapped[str] = mapped_column(String(255), default="")
     #: Plain text of the current stem, for the list, search and near-duplicate checks.
     stem_text: Mapped[str] = mapped_column(Text, default="")
     #: Bumped by every save; a form carries the value it was opened with, so a second

@@ -2,8 +2,10 @@
 
 import html
 import re
+from html.parser import HTMLParser
 
 import nh3
+from flask_babel import gettext as _
 
 ALLOWED_TAGS = {
     "b",
@@ -109,3 +111,80 @@ _PLACEHOLDER_IMG = re.compile(r"<img[^>]*@@PLUGINFILE@@[^>]*>")
 def drop_placeholders(html: str) -> str:
     """Drop images that still point at an import placeholder (their file never came)."""
     return _PLACEHOLDER_IMG.sub("", html)
+
+
+#: Tags whose content is dropped with them (clean() removes what is inside too).
+_DROPPED_WITH_CONTENT = {"script", "style", "iframe", "object", "embed", "video", "audio", "svg"}
+
+
+class _Survey(HTMLParser):
+    """Collect what clean() will remove from a text, so that an import can say so."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.links: list[str] = []
+        self.styled = False
+        self.media: set[str] = set()
+        self.tags: set[str] = set()
+        self.outside_images: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        values = dict(attrs)
+        if tag == "a" and values.get("href"):
+            self.links.append(values["href"].removeprefix("@@PLUGINFILE@@/"))
+        elif tag in _DROPPED_WITH_CONTENT:
+            self.media.add(tag)
+        elif tag == "img":
+            src = values.get("src") or ""
+            if not IMAGE_SRC.match(src):
+                self.outside_images.append(src[:80] or "—")
+        elif tag not in ALLOWED_TAGS and tag != "a":
+            self.tags.add(tag)
+        if values.get("style"):
+            self.styled = True
+
+    handle_startendtag = handle_starttag
+
+
+def losses(value: str | None) -> list[str]:
+    """Say, in the user's language, what clean() removes from ``value`` (nothing: [])."""
+    if not value or "<" not in value:
+        return []
+    survey = _Survey()
+    survey.feed(value)
+    survey.close()
+    found = []
+    if survey.links:
+        found.append(
+            _("Links were removed (their text is kept): %(list)s.", list=_some(survey.links))
+        )
+    if survey.styled:
+        found.append(_("Styles (colours, sizes, alignment) were removed; the text is kept."))
+    if survey.media:
+        found.append(
+            _(
+                "Scripts, frames and media were removed with their content: %(tags)s.",
+                tags=_some(f"<{t}>" for t in sorted(survey.media)),
+            )
+        )
+    if survey.tags:
+        found.append(
+            _(
+                "Formatting the bank does not keep was removed (the text is kept): %(tags)s.",
+                tags=_some(f"<{t}>" for t in sorted(survey.tags)),
+            )
+        )
+    if survey.outside_images:
+        found.append(
+            _(
+                "Images from outside the file were removed: %(list)s.",
+                list=_some(survey.outside_images),
+            )
+        )
+    return found
+
+
+def _some(items, limit: int = 3) -> str:
+    items = list(dict.fromkeys(items))
+    shown = "、".join(items[:limit])
+    return shown + ("…" if len(items) > limit else "")

@@ -19,6 +19,7 @@ from question_bank.render import points_text
 from question_bank.sanitize import clean, strip_control, to_text
 
 MAX_TAGS = 10
+MAX_NAME = 255
 #: Checks that tell whether question versions were used (by exams); capabilities register.
 USAGE_CHECKS: list = []
 
@@ -52,6 +53,7 @@ class QuestionInput:
     default_points: str | Decimal | float = "1"
     difficulty: int | str = 3
     tags: list[str] = field(default_factory=list)
+    name: str = ""
 
 
 def split_tags(text: str) -> list[str]:
@@ -109,6 +111,9 @@ def check(inp: QuestionInput) -> tuple[dict, dict[str, list[str]]]:
     source = strip_control(inp.source).strip()
     if len(source) > 200:
         err("source", _("The source may be at most 200 characters."))
+    name = " ".join(strip_control(inp.name).split())
+    if len(name) > MAX_NAME:
+        err("name", _("The name may be at most %(n)d characters.", n=MAX_NAME))
     values = {
         "qtype": inp.qtype,
         "category": category,
@@ -120,6 +125,7 @@ def check(inp: QuestionInput) -> tuple[dict, dict[str, list[str]]]:
         "default_points": points,
         "difficulty": difficulty,
         "tags": tags,
+        "name": name[:MAX_NAME],
     }
     return values, errors
 
@@ -165,6 +171,7 @@ def _new_version(question: Question, values: dict, actor, number: int) -> Questi
 def snapshot(q: Question) -> dict:
     """Return the audited fields of a question."""
     return {
+        "name": q.name,
         "version": q.current.number if q.current else None,
         "status": q.status.value,
         "category": q.category.name if q.category else None,
@@ -199,6 +206,7 @@ def create_question(
         author_id=getattr(actor, "id", None),
         updated_by_id=getattr(actor, "id", None),
         stem_text=values["stem_text"],
+        name=values.get("name", ""),
         status=status,
     )
     q.tags = values["tag_objects"] if "tag_objects" in values else tags_named(values["tags"])
@@ -249,6 +257,7 @@ def update_question(q: Question, inp: QuestionInput, expected_revision: int, act
     q.qtype = values["qtype"]
     q.difficulty = values["difficulty"]
     q.stem_text = values["stem_text"]
+    q.name = values.get("name", "")
     q.tags = tags_named(values["tags"])
     q.updated_at = utcnow()
     q.updated_by_id = getattr(actor, "id", None)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from lms import audit, jobs
 from lms.accounts.services import ValidationFailed
 from lms.extensions import db
-from question_bank import categories, images
+from question_bank import categories, fidelity, images
 from question_bank.formats import gift, moodle_xml, spreadsheet
 from question_bank.interchange import ParseResult, QuestionData, codec, exportable
 from question_bank.models import Question, QuestionStatus, Tag
@@ -82,6 +82,7 @@ def _input(qd: QuestionData) -> QuestionInput:
         default_points=qd.default_points,
         difficulty=qd.difficulty,
         tags=qd.tags,
+        name=qd.name,
     )
 
 
@@ -101,6 +102,8 @@ def import_data(questions: list[QuestionData], user, label: str) -> ImportReport
 
 def import_parsed(parsed: ParseResult, user, filename: str, progress) -> ImportReport:
     """Check every parsed question, then save them all; or save none (ImportRefused)."""
+    fidelity.note_losses(parsed)
+    parsed.warnings += fidelity.description_losses(parsed.descriptions, parsed.questions)
     report = ImportReport(
         errors=list(parsed.errors), skipped=list(parsed.skipped), warnings=list(parsed.warnings)
     )
@@ -143,6 +146,9 @@ def import_parsed(parsed: ParseResult, user, filename: str, progress) -> ImportR
             if path not in cat_cache:
                 db.session.flush()
                 cat_cache[path] = categories.ensure_path(list(path))
+                described = parsed.descriptions.get(path)
+                if described and not cat_cache[path].description:
+                    cat_cache[path].description = described[: categories.MAX_DESCRIPTION]
             values["category"] = cat_cache[path]
             tags = []
             for name in values["tags"]:
@@ -200,6 +206,7 @@ def to_data(q: Question, embed_files: bool = True) -> QuestionData:
         tags=[t.name for t in q.tags],
         source=v.source,
         status=q.status.value,
+        name=q.name,
         files=files,
     )
 
@@ -224,7 +231,10 @@ def bank_data(question_ids: list[int] | None = None, embed_files: bool = True):
 
 def export_questions(fmt: str, question_ids: list[int] | None = None) -> bytes:
     """Return the bank (or some questions) in ``fmt``, without those ``left_out`` names."""
-    return FORMATS[fmt][1](bank_data(question_ids, embed_files=fmt in EMBEDS_FILES))
+    data = bank_data(question_ids, embed_files=fmt in EMBEDS_FILES)
+    if fmt == "moodle-xml":  # the one format with a place for category descriptions
+        return moodle_xml.export(data, categories.descriptions())
+    return FORMATS[fmt][1](data)
 
 
 def left_out(question_ids: list[int] | None = None) -> list[tuple[str, str]]:

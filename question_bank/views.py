@@ -69,7 +69,10 @@ def list_query(args):
     if f["q"]:
         # Substring search works for Chinese without word segmentation.
         like = "%" + f["q"].replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
-        conds = [Question.stem_text.like(like, escape="\\")]
+        conds = [
+            Question.stem_text.like(like, escape="\\"),
+            Question.name.like(like, escape="\\"),
+        ]
         if parse_id(f["q"]):
             conds.append(Question.id == parse_id(f["q"]))
         stmt = stmt.where(or_(*conds))

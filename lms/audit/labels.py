@@ -46,7 +46,7 @@ FIELDS = {
     "team": _l("Team"),
     "hire_date": _l("Hire date"),
     "status": _l("Status"),
-    "name": _l("Team name"),
+    "name": _l("Title or name"),
     "description": _l("Description"),
     "sessions_ended": _l("Sessions ended"),
     "agents": _l("Agents"),

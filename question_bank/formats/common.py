@@ -8,10 +8,10 @@ answers mean is the type's own (its ``interchange``).
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from question_bank.interchange import Interchange, Malformed, Unsupported, codecs
+from question_bank.interchange import Interchange, Malformed, Unsupported, codecs, feedback_lost
 from question_bank.sanitize import from_text
 
-__all__ = ["Malformed", "Unsupported"]
+__all__ = ["Malformed", "Unsupported", "feedback_lost"]
 UNSUPPORTED = {
     "matching": _l("Matching"),
     "match": _l("Matching"),

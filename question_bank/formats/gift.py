@@ -5,6 +5,9 @@ multiple choice, ``{T}``/``{FALSE}`` true/false, ``{=a =b}`` a fill-in with one 
 the braces were when text follows them, else at the end) and ``{}`` a short answer; matching,
 numerical and descriptions are skipped. Parsing follows Moodle's own importer.
 
+Tags written in comments (``// [tag:挂失] [tag:身份核实]``, as Moodle writes them) are read
+and written; an ``[id:…]`` there is reported as not kept.
+
 GIFT has no place for most of our fields, so each exported question is preceded by one line
 ``// lms-json: {"v": 1, "gift": <digest>, "question": {...}}``: the complete QuestionData
 (files in base64) and a digest of the GIFT text after it. Import takes such a question from
@@ -29,6 +32,7 @@ from question_bank.formats.common import (
     Malformed,
     Unsupported,
     category_text,
+    feedback_lost,
     moodle_readers,
     parse_category,
     to_html,
@@ -94,6 +98,7 @@ def parse(data: bytes) -> ParseResult:
     n, answered = 0, False
     for block in _blocks(text):
         lines = [line for line in block if not line.startswith("//")]
+        comments = [line for line in block if line.startswith("//")]
         if lines and lines[0].startswith("$CATEGORY:"):
             path = parse_category(lines.pop(0)[len("$CATEGORY:") :])
         if not lines:
@@ -105,7 +110,11 @@ def parse(data: bytes) -> ParseResult:
         where = where_label(n, _title(body))
         warnings: list[str] = []
         try:
-            question = _from_json(saved, body) if saved else _read(body, path, warnings)
+            if saved:
+                question = _from_json(saved, body)
+            else:
+                question = _read(body, path, warnings)
+                _read_comments(comments, question, warnings)
         except Malformed as exc:
             result.errors.append((where, str(exc)))
         except Unsupported as exc:
@@ -120,12 +129,18 @@ def parse(data: bytes) -> ParseResult:
 
 
 def _blocks(text: str):
-    """Yield the trimmed lines of each question; a blank line ends a question."""
+    """Yield the trimmed lines of each question; a blank line ends a question.
+
+    Lines inside <pre> keep their indentation, and a blank line there does not end it.
+    """
     block: list[str] = []
+    in_pre = False
     # Only \n ends a line: str.splitlines() would also split at characters Word leaves in text.
     for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        line = raw.strip(_WS)
-        if line:
+        line = raw.rstrip(_WS) if in_pre else raw.strip(_WS)
+        lower = line.lower()
+        in_pre = lower.rfind("<pre") > lower.rfind("</pre>") or (in_pre and "</pre>" not in lower)
+        if line or (in_pre and block):
             block.append(line)
         elif block:
             yield block
@@ -201,6 +216,8 @@ def _read(body: str, path: list[str], warnings: list[str]) -> QuestionData:
     src = Source(fmt)
     qtype, stem, body_ = reader.from_gift(kind, stem_html, answer, src)
     warnings += src.warnings
+    if src.feedback:
+        warnings.append(feedback_lost(src.feedback))
     if not stem_html:
         raise Malformed(_("The question has no text."))
     return QuestionData(
@@ -211,6 +228,27 @@ def _read(body: str, path: list[str], warnings: list[str]) -> QuestionData:
         explanation=explanation,
         name=name,
     )
+
+
+_COMMENT_TAG = re.compile(r"\[tag:([^\]]*)\]")
+_COMMENT_ID = re.compile(r"\[id:([^\]]*)\]")
+
+
+def _read_comments(comments: list[str], question: QuestionData, warnings: list[str]) -> None:
+    """Take the tags Moodle writes in comments (``// [tag:挂失]``); say an ID number is lost."""
+    text = "\n".join(c for c in comments if not c.startswith(JSON_PREFIX))
+    for tag in _COMMENT_TAG.findall(text):
+        tag = tag.strip(_WS)
+        if tag and tag not in question.tags:
+            question.tags.append(tag)
+    idnumbers = [i.strip(_WS) for i in _COMMENT_ID.findall(text) if i.strip(_WS)]
+    if idnumbers:
+        warnings.append(
+            _(
+                "Its ID number %(id)s was not kept: the bank numbers questions itself.",
+                id=idnumbers[0],
+            )
+        )
 
 
 def _kind(answer: str) -> str:
@@ -240,6 +278,14 @@ class Source(Reader):
     def __init__(self, fmt: str):
         super().__init__()
         self.fmt = fmt  #: the question's text format, the default of each answer
+        self.feedback = 0  #: how many answers had feedback of their own (not imported)
+
+    def _without_feedback(self, text: str) -> str:
+        """Return the answer before its ``#feedback``, counting feedback that is lost."""
+        answer, _sep, feedback = text.partition("#")
+        if feedback.strip(_WS + "#"):
+            self.feedback += 1
+        return answer
 
     def weighted(self, answer: str, sep: str, default: float) -> list[tuple[float, str]]:
         """Split answers at ``sep``: (grade in %, text without its feedback) for each.
@@ -253,7 +299,7 @@ class Source(Reader):
                 weight, part = 100.0, part[1:]
             elif m := _WEIGHT.match(part):
                 weight, part = float(m.group(1)), part[m.end() :]
-            out.append((weight, part.split("#", 1)[0]))
+            out.append((weight, self._without_feedback(part)))
         return out
 
     def html(self, text: str) -> str:
@@ -270,7 +316,7 @@ class Source(Reader):
 
     def word(self, answer: str) -> str:
         """Return the answer before any feedback, trimmed (e.g. TRUE)."""
-        return answer.split("#", 1)[0].strip(_WS)
+        return self._without_feedback(answer).strip(_WS)
 
 
 def _from_json(line: str, body: str) -> QuestionData:
@@ -341,6 +387,9 @@ def export(questions: list[QuestionData]) -> bytes:
         # A blank line would end the question early.
         body = [line.strip(_WS) for line in _gift(q) if line.strip(_WS)]
         saved = {"v": 1, "gift": _digest("\n".join(body)), "question": _to_dict(q)}
+        # Moodle reads tags from a comment; the line after restores the question here.
+        tags = " ".join(f"[tag:{t}]" for t in q.tags if "]" not in t)
+        out += [f"// {tags}"] if tags else []
         out += [f"{JSON_PREFIX} {json.dumps(saved, ensure_ascii=False)}", *body, ""]
     return "\n".join(out).encode("utf-8")
 

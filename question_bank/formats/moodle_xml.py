@@ -10,8 +10,9 @@ tags and which import reads back instead of putting them into ``tags``:
 ``lms-difficulty:<1-5>``, ``lms-status:<draft|published|retired>`` and
 ``lms-source:<text>``. Files without them (every real Moodle file) get the defaults.
 
-Moodle requires a name, so an empty name is written as the start of the stem's text and
-comes back as that. Option keys come back numbered 1..n in their order.
+Names are kept. Moodle requires one, so an empty name is written as the start of the stem's
+text, and a name that is exactly that comes back as no name. Option keys come back
+numbered 1..n in their order.
 """
 
 import base64
@@ -24,11 +25,13 @@ from urllib.parse import unquote
 from xml.parsers import expat
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from question_bank.formats.common import (
     Malformed,
     Unsupported,
     category_text,
+    feedback_lost,
     moodle_readers,
     parse_category,
     to_html,
@@ -67,6 +70,9 @@ def parse(data: bytes) -> ParseResult:
         qtype = q.get("type", "")
         if qtype == "category":
             path = parse_category(_text(q, "category/text"))
+            info = to_text(_rich(q, "info", {}))
+            if info:
+                result.descriptions[tuple(path)] = info
             continue
         n += 1
         where = where_label(n, _text(q, "name/text"))
@@ -168,7 +174,7 @@ def _read(q: ET.Element, qtype: str, path: list[str], warnings: list[str]) -> Qu
     tags, meta = _tags(q)
     src = Source(q, stem, files)
     qtype_key, stem, body = readers[qtype].from_moodle_xml(qtype, src)
-    warnings += src.warnings
+    warnings += src.warnings + _not_kept(q)
     explanation = _rich(q, "generalfeedback", files)
     html_parts = [stem, explanation]
 
@@ -185,10 +191,54 @@ def _read(q: ET.Element, qtype: str, path: list[str], warnings: list[str]) -> Qu
         explanation=explanation,
         default_points=_number(_text(q, "defaultgrade") or "1", _("default mark")),
         tags=tags,
-        name=_text(q, "name/text"),
+        name=_name(_text(q, "name/text"), stem),
         files=_referenced(files, html_parts),
         **meta,
     )
+
+
+#: Moodle's feedback shown for a right, partly right or wrong response.
+COMBINED_FEEDBACK = ("correctfeedback", "partiallycorrectfeedback", "incorrectfeedback")
+
+
+def _has_text(node: ET.Element | None) -> bool:
+    return node is not None and bool(_text(node, "text") or node.findall("file"))
+
+
+def _not_kept(q: ET.Element) -> list[str]:
+    """Say what of a question every type leaves behind: feedback, hints, its ID number."""
+    lost = []
+    feedback = sum(_has_text(a.find("feedback")) for a in q.findall("answer"))
+    if feedback:
+        lost.append(feedback_lost(feedback))
+    if any(_has_text(q.find(tag)) for tag in COMBINED_FEEDBACK):
+        lost.append(
+            _(
+                "Its feedback for right, partly right and wrong responses was not imported: "
+                "the bank keeps one explanation (解析) per question."
+            )
+        )
+    hints = sum(_has_text(h) for h in q.findall("hint"))
+    if hints:
+        lost.append(
+            ngettext(
+                "%(num)d hint was not imported: exams here show no hints.",
+                "%(num)d hints were not imported: exams here show no hints.",
+                hints,
+            )
+        )
+    idnumber = _text(q, "idnumber")
+    if idnumber:
+        lost.append(
+            _("Its ID number %(id)s was not kept: the bank numbers questions itself.", id=idnumber)
+        )
+    return lost
+
+
+def _name(name: str, stem: str) -> str:
+    """Return the question's name; the one export writes for a nameless question is none."""
+    name = " ".join(name.split())
+    return "" if name == default_name(stem) else name
 
 
 def _rich(node: ET.Element, tag: str, files: dict[str, bytes]) -> str:
@@ -275,8 +325,9 @@ def _fractions(q: ET.Element) -> list[tuple[float, ET.Element]]:
 # Writing
 
 
-def export(questions: list[QuestionData]) -> bytes:
-    """Write questions as Moodle XML, announcing each change of category.
+def export(questions: list[QuestionData], descriptions: dict | None = None) -> bytes:
+    """Write questions as Moodle XML, announcing each change of category (with its
+    description from ``descriptions``, by path, as Moodle's <info>).
 
     Questions of a type without an interchange are left out (``exportable`` says which).
     """
@@ -285,9 +336,15 @@ def export(questions: list[QuestionData]) -> bytes:
     for q in exportable(questions)[0]:
         if q.category_path != current:
             current = list(q.category_path)
+            info = (descriptions or {}).get(tuple(current), "")
             out += [
                 '  <question type="category">',
                 f"    <category><text>{_esc(category_text(current))}</text></category>",
+                *(
+                    [f'    <info format="plain_text"><text>{_esc(info)}</text></info>']
+                    if info
+                    else []
+                ),
                 "  </question>",
             ]
         out.append(_question_xml(q))

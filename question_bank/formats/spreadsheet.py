@@ -1,6 +1,7 @@
 """The bank as a spreadsheet (.xlsx or .csv): one question per row, Chinese headers.
 
-Columns: 题型, 分类, 题干, 选项A…选项J, 答案, 评分要点, 分值, 难度, 标签, 解析, 来源, 状态.
+Columns: 题型, 分类, 题干, 选项A…选项J, 答案, 评分要点, 分值, 难度, 标签, 解析, 来源, 状态, 名称
+(名称 is the question's optional name; files without that column import as before).
 
 Cells that begin like a formula (= + - @ …) are written as text (.xlsx) or with a leading '
 (.csv) by ``lms.tabular``, so that opening an export in a spreadsheet never runs anything;
@@ -48,6 +49,7 @@ HEADERS = [
     "解析",
     "来源",
     "状态",
+    "名称",
 ]
 #: What begins the 题型 cell of the template's example rows, which are never imported.
 EXAMPLE_MARK = "示例"
@@ -220,6 +222,7 @@ def _row_to_question(get) -> QuestionData:
         tags=_split(get("标签"), r"[,，、;；\s]+"),
         source=get("来源"),
         status=status,
+        name=get("名称"),
     )
 
 
@@ -241,6 +244,7 @@ def question_to_row(q: QuestionData) -> list:
         html_to_cell(q.explanation),
         q.source,
         STATUS_NAMES[q.status],
+        q.name,
     ]
 
 
@@ -310,6 +314,7 @@ def instructions() -> list[str]:
         "答案和评分要点按题型填写：",
         *(f"      {line}" for line in answers),
         "分值默认 1；难度为 1（易）到 5（难），默认 3；标签用顿号或逗号分隔；状态默认为草稿。",
+        "名称（可选）是试题的简短标题，便于在题库中查找，考生看不到。",
         "只要有一行有错，整个文件都不会导入，并会逐行列出错误原因。",
     ]
 

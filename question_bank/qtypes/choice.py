@@ -270,8 +270,26 @@ def choice_body(single: bool, options: list[dict], fractions: list[float], src) 
             )
         # Moodle lets a single choice give part marks; only the full-mark option is correct.
         correct = [o["key"] for o, f in zip(options, fractions, strict=True) if f == best]
+        part = sorted({f for f in fractions if 0 < f < best}, reverse=True)
+        if part:
+            src.warn(
+                _(
+                    "Options worth part of the marks (%(marks)s) were imported as wrong: a "
+                    "single-choice question here gives full marks or none.",
+                    marks=", ".join(f"{f:g}%" for f in part),
+                )
+            )
         return SingleChoice.key, {"options": options, "correct": correct}
     correct = [o["key"] for o, f in zip(options, fractions, strict=True) if f > 0]
+    weights = sorted({round(f, 3) for f in fractions if f > 0}, reverse=True)
+    if len(weights) > 1:
+        src.warn(
+            _(
+                "The correct options carry different weights (%(marks)s); here every correct "
+                "option counts the same.",
+                marks=", ".join(f"{f:g}%" for f in weights),
+            )
+        )
     if not correct:
         raise Malformed(
             _(

@@ -7,7 +7,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
-from question_bank.interchange import Interchange, Malformed, RowCells, Unsupported
+from question_bank.interchange import (
+    Interchange,
+    Malformed,
+    RowCells,
+    Unsupported,
+    feedback_lost,
+)
 from question_bank.qtypes.base import PrintView, QuestionType
 from question_bank.qtypes.blanks import (
     SHEET_CASE_MARK,
@@ -233,11 +239,16 @@ def escape_answer(text: str) -> str:
     return text.replace("*", "\\*")
 
 
+def percent_text(fraction: float) -> str:
+    """Write a Moodle grade in % as people read it (80%, 33.3%)."""
+    return f"{fraction:g}%"
+
+
 def accepted_answers(
-    answers: list[tuple[float, str]], gap: int | None = None
+    answers: list[tuple[float, str]], gap: int | None = None, src=None
 ) -> list[tuple[str, float]]:
     """Return (text, fraction) of the answers worth marks; Unsupported if a full-mark one is
-    a wildcard."""
+    a wildcard. A part-mark wildcard is left out, with a warning to ``src``."""
     if not any(text for _f, text in answers):
         raise Malformed(_("The answers have no text."))
     accepted, full = [], False
@@ -247,7 +258,17 @@ def accepted_answers(
         literal = literal_answer(text)
         if literal is None:
             if fraction < 99.99999:
-                continue  # a catch-all (*) worth part of the marks has no equivalent
+                # A catch-all (*) worth part of the marks has no equivalent here.
+                if src is not None:
+                    src.warn(
+                        _(
+                            "The answer %(text)s (worth %(mark)s) has a wildcard (*) and was "
+                            "left out: blanks here accept only the answers they list.",
+                            text=text,
+                            mark=percent_text(fraction),
+                        )
+                    )
+                continue
             raise Unsupported(
                 _("Short-answer questions with a wildcard (*) in an answer are not supported.")
             )
@@ -287,8 +308,9 @@ def _split_unescaped(text: str, sep: str) -> list[str]:
     return parts
 
 
-def cloze_answers(spec: str) -> list[tuple[float, str]]:
-    """Return (grade in %, text) for each alternative of a gap, feedback dropped."""
+def cloze_answers(spec: str, feedback: list | None = None) -> list[tuple[float, str]]:
+    """Return (grade in %, text) for each alternative of a gap; each alternative's feedback,
+    which the bank does not keep, is added to ``feedback``."""
     out = []
     for alt in _split_unescaped(spec, "~"):
         alt = alt.strip()
@@ -297,7 +319,9 @@ def cloze_answers(spec: str) -> list[tuple[float, str]]:
             fraction, alt = 100.0, alt[1:]
         elif m := _CLOZE_WEIGHT.match(alt):
             fraction, alt = float(m.group(1).replace(",", ".")), alt[m.end() :]
-        alt = _split_unescaped(alt, "#")[0]
+        alt, *rest = _split_unescaped(alt, "#")
+        if feedback is not None and "#".join(rest).strip():
+            feedback.append("#".join(rest))
         # \* stays escaped: literal_answer tells it from a wildcard.
         out.append((fraction, html.unescape(re.sub(r"\\([^*])", r"\1", alt)).strip()))
     return out
@@ -334,7 +358,7 @@ class FillBlankInterchange(Interchange):
         """Read a shortanswer's full-mark answers, or each short-answer gap of a Cloze."""
         if kind == "shortanswer":
             answers = [(fraction, src.text("text", a)) for fraction, a in src.answers()]
-            blank = make_blank(accepted_answers(answers), src.text("usecase") == "1")
+            blank = make_blank(accepted_answers(answers, src=src), src.text("usecase") == "1")
             return FillBlank.key, mark_blank(src.stem), {"blanks": [blank]}
         stem = src.stem
         gaps = list(cloze_gaps(stem))
@@ -349,13 +373,15 @@ class FillBlankInterchange(Interchange):
                     kinds=", ".join(other),
                 )
             )
-        out, blanks, pos = [], [], 0
+        out, blanks, pos, feedback = [], [], 0, []
         for n, (start, end, gap_kind, spec) in enumerate(gaps, start=1):
             out += [stem[pos:start], BLANK_MARK]
-            answers = accepted_answers(cloze_answers(spec), gap=n)
+            answers = accepted_answers(cloze_answers(spec, feedback), gap=n, src=src)
             blanks.append(make_blank(answers, gap_kind in CASE_GAPS))
             pos = end
         out.append(stem[pos:])
+        if feedback:
+            src.warn(feedback_lost(len(feedback)))
         return FillBlank.key, "".join(out), {"blanks": blanks}
 
     def to_moodle_xml(self, q, out) -> tuple[str, str, list[str]]:
@@ -376,7 +402,7 @@ class FillBlankInterchange(Interchange):
         """Read ``{=a =b}``: one blank, where the braces were or else at the end."""
         answers = [(w, src.plain(text)) for w, text in src.weighted(answer, "=", 100.0)]
         # Still protected: an escaped backslash before * must not hide a wildcard.
-        blank = [(src.restore(t), f) for t, f in accepted_answers(answers)]
+        blank = [(src.restore(t), f) for t, f in accepted_answers(answers, src=src)]
         # GIFT cannot say a blank is case-sensitive (Moodle reads it as not).
         return FillBlank.key, mark_blank(stem), {"blanks": [make_blank(blank)]}
 

@@ -37,6 +37,15 @@ class ShortAnswerInterchange(Interchange):
     def from_moodle_xml(self, kind: str, src) -> tuple[str, str, dict]:
         """Read <graderinfo>: the reference answer, then the rubric after its marker."""
         reference, rubric = split_rubric(src.rich("graderinfo"))
+        if src.text("attachments") not in ("", "0"):
+            src.warn(
+                _(
+                    "It let candidates attach files; here they answer in text only, without "
+                    "attachments."
+                )
+            )
+        if to_text(src.rich("responsetemplate")):
+            src.warn(_("Its response template was not imported: the answer box starts empty."))
         return ShortAnswer.key, src.stem, {"reference": reference, "rubric": rubric}
 
     def to_moodle_xml(self, q, out) -> tuple[str, str, list[str]]:

@@ -117,10 +117,13 @@ def bank(app, trainer):
                 default_points=["1", "2", "1", "2.5", "10"][i],
                 difficulty=i + 1,
                 tags=["挂失", f"标签{i}"],
+                # Named and nameless questions: trainers find them by name.
+                name="" if i == 2 else f"挂失题{i}号",
             ),
             trainer,
             status,
         )
+    aml.description = "反洗钱法规与可疑交易识别"
     db.session.commit()
     return transfer.bank_data()
 
@@ -155,10 +158,21 @@ def test_export_then_import_gives_back_the_same_bank(bank, fmt, trainer):
     report = transfer.import_questions(FORMAT_FILES[fmt], exported, trainer)
     db.session.commit()
     assert report.created == 5 and report.errors == [] and report.skipped == []
+    assert report.warnings == []
     embed = fmt in transfer.EMBEDS_FILES
     assert comparable(transfer.bank_data(embed_files=embed)) == comparable(
         bank if embed else transfer_bank_without_files
     )
+    assert {d.name for d in transfer.bank_data()} == {
+        "",
+        "挂失题0号",
+        "挂失题1号",
+        "挂失题3号",
+        "挂失题4号",
+    }
+    if fmt == "moodle-xml":  # the one format with a place for category descriptions
+        aml = db.session.scalar(select(Category).where(Category.name == "反洗钱"))
+        assert aml.description == "反洗钱法规与可疑交易识别"
 
 
 @pytest.mark.parametrize(
