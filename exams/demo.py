@@ -23,6 +23,7 @@ from lms.people.models import Agent, AgentStatus
 from lms.timeutil import utcnow
 from question_bank import qtypes
 from question_bank.models import Category
+from question_bank.qtypes.blanks import full_mark_answer
 from question_bank.qtypes.choice import LETTERS
 
 #: (type, points each, how many, category path) per section of the monthly paper.
@@ -169,6 +170,6 @@ def _answer(version, right: bool, rnd: random.Random):
     if version.qtype == "true_false":
         return body["correct"] if right else not body["correct"]
     if version.qtype == "fill_blank":
-        return [b[0] if right else "不清楚" for b in body["blanks"]]
+        return [full_mark_answer(b) if right else "不清楚" for b in body["blanks"]]
     assert qtypes.get(version.qtype).manual
     return "首先核实客户身份，按规定流程办理，并做好记录与回访。"

@@ -23,6 +23,7 @@ from exams.models import (
 from lms.extensions import db
 from lms.timeutil import utcnow
 from question_bank import categories
+from question_bank.qtypes.blanks import full_mark_answer
 from question_bank.services import QuestionInput, create_question
 
 #: A body per type, right answer first where the type has one.
@@ -56,7 +57,7 @@ def right_answer(qtype: str, body: dict):
         "single_choice": lambda: body["correct"][0],
         "multiple_choice": lambda: list(body["correct"]),
         "true_false": lambda: body["correct"],
-        "fill_blank": lambda: [b[0] for b in body["blanks"]],
+        "fill_blank": lambda: [full_mark_answer(b) for b in body["blanks"]],
         "short_answer": lambda: None,
     }[qtype]()
 

@@ -73,3 +73,8 @@ def blank_score(blank, typed) -> float:
 def labels(blank) -> list[str]:
     """Return a blank's answers as the form writes them (``toad=80%``)."""
     return [answer_label(t, f) for t, f in blank_answers(blank)]
+
+
+def full_mark_answer(blank) -> str:
+    """Return the first answer of a blank that earns its full marks."""
+    return next(text for text, fraction in blank_answers(blank) if fraction >= 1.0)

@@ -219,3 +219,15 @@ def test_xml_reads_usecase_and_case_sensitive_cloze_gaps(app):
         {"blanks": [blank(("Frog", 1.0), ("Toad", 0.5), case=True)]},
         {"blanks": [blank(("Frog", 1.0), ("frog", 0.2), case=True), ["x"]]},
     ]
+
+
+def test_full_mark_answer_of_every_blank_shape():
+    from question_bank.qtypes.blanks import full_mark_answer
+
+    assert full_mark_answer(["48", "四十八"]) == "48"
+    assert (
+        full_mark_answer(
+            {"answers": [{"text": "银行", "fraction": 0.5}, {"text": "Bank", "fraction": 1.0}]}
+        )
+        == "Bank"
+    )
