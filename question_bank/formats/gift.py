@@ -131,7 +131,8 @@ def parse(data: bytes) -> ParseResult:
 def _blocks(text: str):
     """Yield the trimmed lines of each question; a blank line ends a question.
 
-    Lines inside <pre> keep their indentation, and a blank line there does not end it.
+    Lines inside <pre> keep their indentation (a blank line still ends the question, as
+    in Moodle, so that a <pre> left open cannot swallow the rest of the file).
     """
     block: list[str] = []
     in_pre = False
@@ -140,11 +141,13 @@ def _blocks(text: str):
         line = raw.rstrip(_WS) if in_pre else raw.strip(_WS)
         lower = line.lower()
         in_pre = lower.rfind("<pre") > lower.rfind("</pre>") or (in_pre and "</pre>" not in lower)
-        if line or (in_pre and block):
+        if line:
             block.append(line)
-        elif block:
-            yield block
-            block = []
+        else:
+            in_pre = False
+            if block:
+                yield block
+                block = []
     if block:
         yield block
 

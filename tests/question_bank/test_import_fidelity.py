@@ -213,9 +213,10 @@ def test_pre_keeps_its_indentation(app):
         )
     )
     assert code in via_xml.questions[0][1].stem
-    # A blank line inside <pre> does not end the GIFT question.
-    spaced = gift.parse(b"::c:: [html]<pre>a\n\n    b</pre>{}\n")
-    assert spaced.errors == [] and "<pre>a\n\n    b</pre>" in spaced.questions[0][1].stem
+    # A blank line ends a GIFT question even inside <pre>: an unclosed <pre> cannot
+    # swallow the questions after it.
+    unclosed = gift.parse(b"::a:: [html]<pre>x{}\n\n::b:: next{TRUE}\n")
+    assert [q.name for _w, q in unclosed.questions] == ["a", "b"]
 
 
 def test_question_names_are_kept_searchable_and_exported(app, trainer, trainer_client):
