@@ -285,13 +285,3 @@ def run_import_job(progress, params: dict, user) -> dict:
     changed since its preview): all of it, or nothing."""
     data = base64.b64decode(params["data"])
     return import_questions(params["filename"], data, user, progress).as_dict()
-
-
-def start_import(filename: str, data: bytes, user) -> "jobs.Job":
-    """Queue an import of the file (checked and saved in the background)."""
-    format_for(filename)
-    return jobs.create(
-        "question_import",
-        {"filename": filename, "data": base64.b64encode(data).decode("ascii")},
-        user,
-    )
