@@ -11,7 +11,7 @@ from flask_login import current_user
 from lms import audit
 from lms.accounts.access import signed_in
 from lms.extensions import db
-from lms.jobs import Job, JobStatus
+from lms.jobs import Job, JobStatus, forget_input, input_expired
 from lms.tabular import csv_safe
 from lms.timeutil import utcnow
 
@@ -33,6 +33,8 @@ def own_job(job_id: str) -> Job:
         and (utcnow() - job.finished_at > CREDENTIALS_KEPT)
     ):
         forget_credentials(job)
+    if job.params is not None and input_expired(job):
+        forget_input(job)  # an upload kept for a second step, past its time
     return job
 
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import JSON, ForeignKey, String, update
+from sqlalchemy import JSON, ForeignKey, String, null, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -23,7 +23,11 @@ from lms.extensions import db
 from lms.timeutil import UTCDateTime, utcnow
 
 STALE_AFTER = timedelta(minutes=10)
+#: A job kind that keeps its input (see ``register``) keeps it at most this long.
+INPUT_KEPT = timedelta(hours=24)
 _REGISTRY: dict = {}
+#: Kinds whose input outlives the job, for a second step (confirming a checked import).
+_KEEPS_INPUT: set[str] = set()
 _EXECUTOR = ThreadPoolExecutor(max_workers=2, thread_name_prefix="lms-job")
 
 
@@ -73,14 +77,53 @@ class Job(db.Model):
         )
 
 
-def register(kind: str):
-    """Register ``fn(progress, params) -> result dict`` as the body of jobs of ``kind``."""
+def register(kind: str, keeps_input: bool = False):
+    """Register ``fn(progress, params, user) -> result dict`` as the body of jobs of ``kind``.
+
+    A job's input is wiped when it ends, unless ``keeps_input``: then it stays until
+    ``take_input`` or ``forget_input`` is called, or INPUT_KEPT has passed.
+    """
 
     def decorate(fn):
         _REGISTRY[kind] = fn
+        if keeps_input:
+            _KEEPS_INPUT.add(kind)
+        else:
+            _KEEPS_INPUT.discard(kind)
         return fn
 
     return decorate
+
+
+def input_expired(job: Job) -> bool:
+    """Tell whether a finished job's kept input is past INPUT_KEPT (it must not be used)."""
+    return job.finished_at is not None and utcnow() - job.finished_at > INPUT_KEPT
+
+
+def forget_input(job: Job) -> None:
+    """Wipe a job's kept input (flushes; the caller's transaction commits)."""
+    job.params = null()
+    db.session.flush()
+    db.session.refresh(job, ["params"])
+
+
+def take_input(job: Job) -> dict | None:
+    """Return a finished job's kept input and wipe it, or None when it is gone or expired.
+
+    The wipe is one conditional UPDATE, so two requests racing for the same input (a double
+    click) cannot both get it.
+    """
+    if job.params is None or input_expired(job):
+        return None
+    params = job.params
+    taken = db.session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.params.is_not(None))
+        .values(params=null())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(job, ["params"])
+    return params if taken.rowcount == 1 else None
 
 
 def create(kind: str, params: dict, user) -> Job:
@@ -180,5 +223,8 @@ def _run(app, job_id: str) -> None:
                     ),
                 }
         db.session.remove()
-        # The input (an uploaded file, personal data) is not kept once the work is done.
-        _finish(job_id, params=None, **outcome)
+        # The input (an uploaded file, personal data) is not kept once the work is done,
+        # unless the kind needs it for a second step and the job succeeded.
+        if kind not in _KEEPS_INPUT or outcome["status"] != JobStatus.DONE:
+            outcome["params"] = null()
+        _finish(job_id, **outcome)

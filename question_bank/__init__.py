@@ -4,9 +4,18 @@
 def init_app(app) -> None:
     """Register the bank's models, pages, commands and demo data with the app."""
     from lms import demo
-    from question_bank import category_views, cli, models, render, transfer_views, views  # noqa: F401
+    from question_bank import (  # noqa: F401
+        category_views,
+        cli,
+        import_preview,
+        models,
+        render,
+        transfer_views,
+        views,
+    )
 
     render.init_app(app)
+    app.jinja_env.globals["preview_state"] = import_preview.state
     _register_audit_labels()
     app.register_blueprint(views.bp)
     app.register_blueprint(cli.bp)

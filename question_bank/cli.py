@@ -1,4 +1,4 @@
-"""Commands: import-questions PATH, export-questions PATH [--format F]."""
+"""Commands: import-questions PATH [--check], export-questions PATH [--format F]."""
 
 from pathlib import Path
 
@@ -13,36 +13,61 @@ from question_bank import transfer
 bp = Blueprint("qb_cli", __name__, cli_group=None)
 
 
+def _progress(done, total=None, message=None):
+    if message:
+        click.echo(f"{message}…", err=True)
+
+
+def _echo_report(report: dict, err: bool = False) -> None:
+    """Print a report's errors, skipped questions and warnings, one a line."""
+    for where, message in report["errors"]:
+        click.echo(f"错误 {where}: {message}", err=True)
+    for where, reason in report["skipped"]:
+        click.echo(f"跳过 {where}: {reason}", err=err)
+    for where, warning in report["warnings"]:
+        click.echo(f"注意 {where}: {warning}", err=err)
+
+
 @bp.cli.command("import-questions")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def import_questions(path: Path) -> None:
+@click.option("--check", is_flag=True, help="Only check the file and print the report.")
+def import_questions(path: Path, check: bool) -> None:
     """Import questions from .xlsx, .csv, Moodle XML (.xml) or GIFT (.gift, .txt)."""
-
-    def progress(done, total=None, message=None):
-        if message:
-            click.echo(f"{message}…", err=True)
-
     with force_user_locale(None):
+        if check:
+            _check_only(path)
+            return
+        progress = _progress
         try:
             report = transfer.import_questions(path.name, path.read_bytes(), None, progress)
         except transfer.ImportRefused as exc:
             db.session.rollback()
-            for where, message in exc.result["errors"]:
-                click.echo(f"错误 {where}: {message}", err=True)
-            for where, reason in exc.result["skipped"]:
-                click.echo(f"跳过 {where}: {reason}", err=True)
-            for where, warning in exc.result["warnings"]:
-                click.echo(f"注意 {where}: {warning}", err=True)
+            _echo_report(exc.result, err=True)
             raise click.ClickException(exc.messages[0]) from exc
         except ValidationFailed as exc:
             db.session.rollback()
             raise click.ClickException(" ".join(exc.messages)) from exc
         db.session.commit()
-        for where, reason in report.skipped:
-            click.echo(f"跳过 {where}: {reason}")
-        for where, warning in report.warnings:
-            click.echo(f"注意 {where}: {warning}")
+        _echo_report(report.as_dict())
         click.echo(f"已导入 {report.created} 道题，跳过 {len(report.skipped)} 道。")
+
+
+def _check_only(path: Path) -> None:
+    """Print what importing the file would do; save nothing."""
+    try:
+        report = transfer.check_questions(path.name, path.read_bytes(), _progress)
+    except ValidationFailed as exc:
+        raise click.ClickException(" ".join(exc.messages)) from exc
+    finally:
+        db.session.rollback()
+    _echo_report(report.as_dict())
+    for category, qtype, n in report.by_category:
+        click.echo(f"{category or '—'} · {qtype}: {n}")
+    if report.errors:
+        raise click.ClickException(f"无法导入：文件有 {len(report.errors)} 处错误。")
+    click.echo(
+        f"可导入 {report.ready} 道题，跳过 {len(report.skipped)} 道（检查完毕，未保存任何内容）。"
+    )
 
 
 @bp.cli.command("export-questions")

@@ -50,15 +50,39 @@ class ImportReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     #: (where, what changed) for questions imported not exactly as the file wrote them.
     warnings: list[tuple[str, str]] = field(default_factory=list)
+    #: How many questions the check found fit to import.
+    ready: int = 0
+    #: (category path, question type key, how many): where the checked questions would go.
+    by_category: list[tuple[str, str, int]] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         """Return a JSON-ready form (for a job's result)."""
         return {
             "created": self.created,
+            "ready": self.ready,
             "errors": self.errors,
             "skipped": self.skipped,
             "warnings": self.warnings,
+            "warnings_by_question": warnings_by_question(self.warnings),
+            "by_category": self.by_category,
         }
+
+
+def warnings_by_question(warnings: list[tuple[str, str]]) -> list[tuple[str, list[str]]]:
+    """Group (where, warning) pairs into (where, [warnings]), in the file's order."""
+    grouped: dict[str, list[str]] = {}
+    for where, message in warnings:
+        grouped.setdefault(where, []).append(message)
+    return list(grouped.items())
+
+
+def _by_category(checked: list[tuple[QuestionData, dict]]) -> list[tuple[str, str, int]]:
+    """Count the checked questions by category path and type, in the file's order."""
+    counts: dict[tuple[str, str], int] = {}
+    for qd, _values in checked:
+        key = (" / ".join(qd.category_path), qd.qtype)
+        counts[key] = counts.get(key, 0) + 1
+    return [(path, qtype, n) for (path, qtype), n in counts.items()]
 
 
 class ImportRefused(ValidationFailed):
@@ -102,6 +126,23 @@ def import_data(questions: list[QuestionData], user, label: str) -> ImportReport
 
 def import_parsed(parsed: ParseResult, user, filename: str, progress) -> ImportReport:
     """Check every parsed question, then save them all; or save none (ImportRefused)."""
+    report, checked = check_parsed(parsed, progress)
+    if report.errors:
+        raise ImportRefused(report)
+    return save_checked(checked, report, user, filename, progress, parsed.descriptions)
+
+
+def check_questions(filename: str, data: bytes, progress=None) -> ImportReport:
+    """Return what importing the file would do, saving nothing (errors are in the report)."""
+    progress = progress or (lambda *a, **k: None)
+    parse = FORMATS[format_for(filename)][0]
+    progress(0, 0, _("Reading the file"))
+    return check_parsed(parse(data), progress)[0]
+
+
+def check_parsed(parsed: ParseResult, progress) -> tuple[ImportReport, list]:
+    """Check every parsed question without writing anything; return the report and the
+    (question, cleaned values) pairs fit to save."""
     fidelity.note_losses(parsed)
     parsed.warnings += fidelity.description_losses(parsed.descriptions, parsed.questions)
     report = ImportReport(
@@ -131,8 +172,17 @@ def import_parsed(parsed: ParseResult, user, filename: str, progress) -> ImportR
             progress(i, total)
     if not parsed.questions and not report.errors:
         report.errors.append((_("file"), _("The file holds no question this system supports.")))
-    if report.errors:
-        raise ImportRefused(report)
+    report.ready = len(checked)
+    report.by_category = _by_category(checked)
+    return report, checked
+
+
+def save_checked(
+    checked: list, report: ImportReport, user, filename: str, progress, descriptions=None
+):
+    """Save questions that check_parsed passed (with their images, categories and tags, and
+    ``descriptions`` by category path for the categories that have none yet)."""
+    total = len(checked)
     progress(0, total, _("Saving"))
     tag_cache = {t.name: t for t in db.session.scalars(select(Tag))}
     cat_cache: dict = {}
@@ -146,7 +196,7 @@ def import_parsed(parsed: ParseResult, user, filename: str, progress) -> ImportR
             if path not in cat_cache:
                 db.session.flush()
                 cat_cache[path] = categories.ensure_path(list(path))
-                described = parsed.descriptions.get(path)
+                described = (descriptions or {}).get(path)
                 if described and not cat_cache[path].description:
                     cat_cache[path].description = described[: categories.MAX_DESCRIPTION]
             values["category"] = cat_cache[path]
@@ -244,16 +294,7 @@ def left_out(question_ids: list[int] | None = None) -> list[tuple[str, str]]:
 
 @jobs.register("question_import")
 def run_import_job(progress, params: dict, user) -> dict:
-    """Import an uploaded file in the background."""
+    """Import an uploaded file in the background, checking it again (the bank may have
+    changed since its preview): all of it, or nothing."""
     data = base64.b64decode(params["data"])
     return import_questions(params["filename"], data, user, progress).as_dict()
-
-
-def start_import(filename: str, data: bytes, user) -> "jobs.Job":
-    """Queue an import of the file (checked and saved in the background)."""
-    format_for(filename)
-    return jobs.create(
-        "question_import",
-        {"filename": filename, "data": base64.b64encode(data).decode("ascii")},
-        user,
-    )

@@ -1,20 +1,21 @@
 """Import and export pages of the question bank."""
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from lms import jobs
 from lms.accounts.services import ValidationFailed
 from lms.extensions import db
-from question_bank import transfer
+from lms.job_views import own_job
+from question_bank import import_preview, transfer
 from question_bank.formats import spreadsheet
 from question_bank.views import bp, list_query
 
 
 @bp.route("/import", methods=["GET", "POST"])
 def import_page():
-    """Upload a file; it is checked and imported in the background with progress."""
+    """Upload a file; it is checked in the background, and imported once confirmed."""
     error = None
     if request.method == "POST":
         upload = request.files.get("file")
@@ -22,7 +23,7 @@ def import_page():
             error = _("Choose a file to upload.")
         else:
             try:
-                job = transfer.start_import(upload.filename, upload.read(), current_user)
+                job = import_preview.start_check(upload.filename, upload.read(), current_user)
             except ValidationFailed as exc:
                 db.session.rollback()
                 error = exc.messages[0]
@@ -30,6 +31,42 @@ def import_page():
                 jobs.start(job.id)
                 return redirect(url_for("jobs.show", job_id=job.id))
     return render_template("question_bank/import.html", error=error), (422 if error else 200)
+
+
+def _checked_upload(job_id: str) -> jobs.Job:
+    """Return the current user's checked upload, or 404."""
+    job = own_job(job_id)
+    if job.kind != import_preview.CHECK_KIND:
+        abort(404)
+    return job
+
+
+@bp.post("/import/<job_id>/confirm")
+def confirm_import(job_id: str):
+    """Import a checked upload (once); follow the import on its progress page."""
+    job = _checked_upload(job_id)
+    try:
+        import_job = import_preview.confirm(job, current_user)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        flash(exc.messages[0], "error")
+        return redirect(url_for("jobs.show", job_id=job_id))
+    jobs.start(import_job.id)
+    return redirect(url_for("jobs.show", job_id=import_job.id))
+
+
+@bp.post("/import/<job_id>/cancel")
+def cancel_import(job_id: str):
+    """Discard a checked upload without importing it."""
+    job = _checked_upload(job_id)
+    try:
+        import_preview.cancel(job)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        flash(exc.messages[0], "error")
+        return redirect(url_for("jobs.show", job_id=job_id))
+    flash(_("The upload was discarded; nothing was imported."), "success")
+    return redirect(url_for("qb.import_page"))
 
 
 @bp.get("/import/template.xlsx")

@@ -75,3 +75,30 @@ class count_queries:
             for s in self.statements
             if s.lstrip().split()[0].upper() in {"INSERT", "UPDATE", "DELETE"}
         ]
+
+
+def check_upload(client, filename: str, data: bytes):
+    """Upload a question file to be checked; return the report page (nothing is saved)."""
+    import io
+
+    return client.submit(
+        "/qb/import",
+        {"file": (io.BytesIO(data), filename)},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+
+
+def confirm_url(page) -> str:
+    """Return the address the report page's Import button posts to."""
+    import re
+
+    found = re.search(r'action="(/qb/import/[0-9a-f]+/confirm)"', text(page))
+    assert found, "the report offers no import: " + text(page)[-1500:]
+    return found.group(1)
+
+
+def import_upload(client, filename: str, data: bytes):
+    """Upload a question file, then confirm its import; return the import's result page."""
+    report = check_upload(client, filename, data)
+    return client.submit(confirm_url(report), follow_redirects=True)

@@ -87,3 +87,35 @@ def test_category_tree_indents_children_without_console_errors(page: Page, live_
     child = tree.get_by_role("link", name="信用卡", exact=True).bounding_box()
     grandchild = tree.get_by_role("link", name="挂失", exact=True).bounding_box()
     assert parent["x"] < child["x"] < grandchild["x"]
+
+
+def test_trainer_reads_the_import_report_before_confirming(page: Page, live_server, live_app):
+    """The check saves nothing; its page reloads to the report, then Import imports."""
+    from lms.extensions import db
+    from question_bank.models import Question
+    from tests.helpers import count
+    from tests.question_bank.test_import_preview import warning_file
+
+    with live_app.app_context():
+        before = count(Question)
+    sign_in_as_trainer(page, live_server)
+    page.goto(f"{live_server}/qb/import")
+    page.get_by_label("文件").set_input_files(
+        files=[{"name": "bank.xml", "mimeType": "application/xml", "buffer": warning_file()}]
+    )
+    page.get_by_role("button", name="检查文件").click()
+    warnings = page.locator("#import-warnings")
+    expect(warnings).to_be_visible(timeout=20_000)  # the progress page reloads when done
+    expect(warnings.locator("tbody tr")).to_have_count(2)
+    expect(warnings).to_contain_text("第 1 题（挂失）")
+    expect(warnings).to_contain_text("-33.333%")
+    expect(page.locator("#import-ready")).to_contain_text("3 道试题可以导入")
+    with live_app.app_context():
+        assert count(Question) == before  # nothing imported yet
+        db.session.remove()
+    page.get_by_role("button", name="导入 3 道试题").click()
+    expect(page.get_by_text("已导入 3 道试题。")).to_be_visible(timeout=20_000)
+    expect(page.locator("#import-warnings")).to_contain_text("第 2 题（可疑交易）")
+    with live_app.app_context():
+        assert count(Question) == before + 3
+    page.screenshot(path="test-results/qb-import-preview.png", full_page=True)

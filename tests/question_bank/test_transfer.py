@@ -11,7 +11,7 @@ from lms.extensions import db
 from question_bank import transfer
 from question_bank.models import Category, Question, QuestionVersion, Tag, question_tags
 from question_bank.services import QuestionInput, create_question
-from tests.helpers import count, text, zh
+from tests.helpers import check_upload, count, import_upload, text, zh
 
 
 @pytest.fixture
@@ -265,12 +265,7 @@ def test_cli_import_lists_warnings(runner, app, tmp_path):
 
 
 def test_import_page_lists_warnings(trainer_client, app):
-    resp = trainer_client.submit(
-        "/qb/import",
-        {"file": (io.BytesIO(NEGATIVE_MARKS), "neg.gift")},
-        content_type="multipart/form-data",
-        follow_redirects=True,
-    )
+    resp = import_upload(trainer_client, "neg.gift", NEGATIVE_MARKS)
     assert resp.status_code == 200
     page = text(resp)
     assert 'id="import-warnings"' in page and "-50%" in page
@@ -279,12 +274,7 @@ def test_import_page_lists_warnings(trainer_client, app):
 
 def test_import_page_runs_a_job_and_reports(fixtures_dir, trainer_client, app):
     data = (fixtures_dir / "questions.gift.txt").read_bytes()
-    resp = trainer_client.submit(
-        "/qb/import",
-        {"file": (io.BytesIO(data), "q.gift.txt")},
-        content_type="multipart/form-data",
-        follow_redirects=True,
-    )
+    resp = import_upload(trainer_client, "q.gift.txt", data)
     page = text(resp)
     assert resp.status_code == 200
     assert 'id="skipped"' in page
@@ -301,12 +291,7 @@ def test_import_page_refuses_unknown_files(trainer_client):
 
 def test_import_page_shows_every_error_of_a_bad_file(trainer_client):
     data = "题型,题干,答案\n单选题,题干,Z\n判断题,x,也许\n".encode()
-    resp = trainer_client.submit(
-        "/qb/import",
-        {"file": (io.BytesIO(data), "q.csv")},
-        content_type="multipart/form-data",
-        follow_redirects=True,
-    )
+    resp = check_upload(trainer_client, "q.csv", data)
     page = text(resp)
     assert 'id="import-errors"' in page and page.count("<tr><td>") >= 2
     assert count(Question) == 0
@@ -375,12 +360,7 @@ def test_template_filled_by_a_trainer_imports_only_their_rows(trainer_client):
             ws[f"{columns[header]}{line}"] = value
     out = io.BytesIO()
     wb.save(out)
-    resp = trainer_client.submit(
-        "/qb/import",
-        {"file": (io.BytesIO(out.getvalue()), "filled.xlsx")},
-        content_type="multipart/form-data",
-        follow_redirects=True,
-    )
+    resp = import_upload(trainer_client, "filled.xlsx", out.getvalue())
     page = text(resp)
     assert resp.status_code == 200, page[-2000:]
     assert "已导入 2 道试题。" in page
@@ -394,12 +374,7 @@ def test_template_filled_by_a_trainer_imports_only_their_rows(trainer_client):
 
 def test_template_with_only_its_examples_is_refused(trainer_client):
     data = trainer_client.get("/qb/import/template.xlsx").data
-    resp = trainer_client.submit(
-        "/qb/import",
-        {"file": (io.BytesIO(data), "template.xlsx")},
-        content_type="multipart/form-data",
-        follow_redirects=True,
-    )
+    resp = check_upload(trainer_client, "template.xlsx", data)
     assert zh(
         "The file holds only the template's examples: add your questions below them."
     ) in text(resp)
