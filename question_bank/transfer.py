@@ -80,7 +80,8 @@ def _by_category(checked: list[tuple[QuestionData, dict]]) -> list[tuple[str, st
     """Count the checked questions by category path and type, in the file's order."""
     counts: dict[tuple[str, str], int] = {}
     for qd, _values in checked:
-        key = (" / ".join(qd.category_path), qd.qtype)
+        # A question without a category goes where ensure_path puts it.
+        key = (" / ".join(qd.category_path) or _("Imported"), qd.qtype)
         counts[key] = counts.get(key, 0) + 1
     return [(path, qtype, n) for (path, qtype), n in counts.items()]
 

@@ -119,3 +119,28 @@ def test_trainer_reads_the_import_report_before_confirming(page: Page, live_serv
     with live_app.app_context():
         assert count(Question) == before + 3
     page.screenshot(path="test-results/qb-import-preview.png", full_page=True)
+
+
+def test_import_report_lists_every_loss_of_a_question_in_its_row(page: Page, live_server):
+    """A Moodle question with feedback, hints, an ID number and styles: one row, each loss."""
+    from tests.question_bank.test_import_fidelity import multichoice, quiz
+
+    extra = (
+        '<answer fraction="0" format="html"><text>询问消费</text>'
+        '<feedback format="html"><text>不对，应先核实身份。</text></feedback></answer>'
+        '<hint format="html"><text>想想身份核实。</text></hint><idnumber>CARD-01</idnumber>'
+    )
+    data = quiz(multichoice(extra, text_html='<p style="color:red">客户挂失信用卡，首先应：</p>'))
+    sign_in_as_trainer(page, live_server)
+    page.goto(f"{live_server}/qb/import")
+    page.get_by_label("文件").set_input_files(
+        files=[{"name": "moodle.xml", "mimeType": "application/xml", "buffer": data}]
+    )
+    page.get_by_role("button", name="检查文件").click()
+    row = page.locator("#import-warnings tbody tr")
+    expect(row).to_have_count(1, timeout=20_000)
+    expect(row).to_contain_text("第 1 题（挂失第一步）")
+    for text in ("1 个答案的反馈未导入", "1 条提示未导入", "CARD-01", "已去除样式"):
+        expect(row).to_contain_text(text)
+    expect(row.locator("li")).to_have_count(4)
+    page.screenshot(path="test-results/qb-import-losses.png", full_page=True)

@@ -91,7 +91,7 @@ def test_check_report_lists_warnings_per_question(trainer_client):
     assert "第 1 题（挂失）" in table and "第 2 题（可疑交易）" in table
     assert "密码" not in table  # a question without warnings is not listed
     assert "-50%, -25%" in table and "-33.333%" in table
-    assert "2 道试题有提示" in page
+    assert "2 道试题导入时有改动" in page
 
 
 def test_warnings_are_grouped_per_question_in_file_order():
