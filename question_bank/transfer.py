@@ -197,9 +197,6 @@ def save_checked(
             if path not in cat_cache:
                 db.session.flush()
                 cat_cache[path] = categories.ensure_path(list(path))
-                described = (descriptions or {}).get(path)
-                if described and not cat_cache[path].description:
-                    cat_cache[path].description = described[: categories.MAX_DESCRIPTION]
             values["category"] = cat_cache[path]
             tags = []
             for name in values["tags"]:
@@ -213,6 +210,11 @@ def save_checked(
                 db.session.flush()
                 progress(i, total)
     db.session.flush()
+    for path, text in (descriptions or {}).items():
+        # Described categories the import created or found, parents included.
+        node = categories.find_path(list(path)) if path else None
+        if node is not None and not node.description:
+            node.description = text[: categories.MAX_DESCRIPTION]
     report.created = len(checked)
     progress(total, total)
     audit.record(

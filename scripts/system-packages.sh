@@ -5,7 +5,7 @@
 set -u
 want=(fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0)
 if [ "${1:-run}" = "test" ]; then
-  want+=(chromium)
+  want+=(chromium poppler-utils)
 fi
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
   want+=(python3-venv)

@@ -332,24 +332,31 @@ def export(questions: list[QuestionData], descriptions: dict | None = None) -> b
     Questions of a type without an interchange are left out (``exportable`` says which).
     """
     out = ['<?xml version="1.0" encoding="UTF-8"?>', "<quiz>"]
-    current = None
+    descriptions = descriptions or {}
+    current, announced = None, set()
     for q in exportable(questions)[0]:
         if q.category_path != current:
             current = list(q.category_path)
-            info = (descriptions or {}).get(tuple(current), "")
-            out += [
-                '  <question type="category">',
-                f"    <category><text>{_esc(category_text(current))}</text></category>",
-                *(
-                    [f'    <info format="plain_text"><text>{_esc(info)}</text></info>']
-                    if info
-                    else []
-                ),
-                "  </question>",
-            ]
+            # Described parents first, once each, so that their descriptions travel too.
+            for depth in range(1, len(current)):
+                parent = tuple(current[:depth])
+                if parent in descriptions and parent not in announced:
+                    announced.add(parent)
+                    out += _category_xml(list(parent), descriptions[parent])
+            announced.add(tuple(current))
+            out += _category_xml(current, descriptions.get(tuple(current), ""))
         out.append(_question_xml(q))
     out.append("</quiz>\n")
     return "\n".join(out).encode("utf-8")
+
+
+def _category_xml(path: list[str], info: str) -> list[str]:
+    return [
+        '  <question type="category">',
+        f"    <category><text>{_esc(category_text(path))}</text></category>",
+        *([f'    <info format="plain_text"><text>{_esc(info)}</text></info>'] if info else []),
+        "  </question>",
+    ]
 
 
 def default_name(stem: str) -> str:

@@ -24,7 +24,6 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from lms.tabular import append_row, csv_safe, csv_unsafe, read_rows
-from question_bank.demo_bank import template_examples
 from question_bank.interchange import (
     ParseResult,
     QuestionData,
@@ -331,3 +330,39 @@ def template_xlsx() -> bytes:
     out = io.BytesIO()
     _workbook(template_examples(), with_help=True, examples=True).save(out)
     return out.getvalue()
+
+
+#: The template's example rows, as a trainer fills them in (written marked 示例).
+EXAMPLE_ROWS = (
+    {
+        "题型": "单选题",
+        "分类": "业务知识/信用卡/挂失",
+        "题干": "客户来电挂失信用卡时，客服代表首先应当：",
+        "选项A": "直接办理挂失",
+        "选项B": "核实客户身份",
+        "选项C": "询问消费记录",
+        "选项D": "转接人工主管",
+        "答案": "B",
+        "分值": "1",
+        "难度": "2",
+        "标签": "挂失、身份核实",
+        "解析": "先核实身份，再办理业务。",
+    },
+    {
+        "题型": "判断题",
+        "分类": "风险合规/保密",
+        "题干": "客服代表可以要求客户在电话中报出完整的取款密码。",
+        "答案": "错",
+        "解析": "任何情况下不得索要密码。",
+    },
+)
+
+
+def template_examples() -> list[QuestionData]:
+    """Return the example rows of the template, read as an import reads them."""
+    rows = [(1, HEADERS)]
+    rows += [(n, [r.get(h, "") for h in HEADERS]) for n, r in enumerate(EXAMPLE_ROWS, start=2)]
+    parsed = parse_rows(rows)
+    if parsed.errors:  # our own constant rows: a change of the columns broke them
+        raise RuntimeError(f"the template's examples do not import: {parsed.errors}")
+    return [q for _where, q in parsed.questions]

@@ -202,12 +202,11 @@ def test_the_throwaway_type_is_gone_afterwards():
 
 
 #: Where type keys may still be written out: the types themselves and their templates,
-#: demo data, migrations, tests, benchmarks that build their own bank. (Import and export
+#: demo attempts, migrations, tests, benchmarks that build their own bank. (Import and export
 #: formats ask each type's interchange.)
 ALLOWED = (
     "question_bank/qtypes/",
     "templates/qtypes/",
-    "question_bank/demo_bank.py",
     "exams/demo.py",
     "migrations/",
     "tests/",
