@@ -61,6 +61,8 @@ def from_environment(instance_path: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(db_url),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        #: The RQ queue that web processes fill and ``flask worker`` empties.
+        "JOBS_QUEUE": os.environ.get("LMS_JOBS_QUEUE", "lms"),
         "LMS_LOCALE": os.environ.get("LMS_LOCALE", "zh_CN"),
         "LMS_TIMEZONE": "Asia/Shanghai",
         "SESSION_COOKIE_HTTPONLY": True,
