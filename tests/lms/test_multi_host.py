@@ -10,87 +10,18 @@ import os
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 import uuid
-from http.cookies import SimpleCookie
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import CSRF_RE, PASSWORD
+from tests.conftest import PASSWORD
 from tests.lms.test_jobs_worker import GIFT
-from tests.servers import ROOT, app_env, flask, free_port, redis_url_or_skip
+from tests.servers import ROOT, Browser, app_env, flask, redis_url_or_skip, serve, wait_healthy
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 LOCKED_OUT = "登录失败次数过多"
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-class Browser:
-    """A minimal browser: keeps its cookies by hand, so a test can replay an old one."""
-
-    opener = urllib.request.build_opener(_NoRedirect)
-
-    def __init__(self):
-        self.cookies: dict[str, str] = {}
-
-    def open(self, url: str, data: bytes | None = None, content_type: str | None = None):
-        """Send one request; return (status, location, body) without following redirects."""
-        req = urllib.request.Request(url, data=data)  # noqa: S310 (our own http://127.0.0.1)
-        if self.cookies:
-            req.add_header("Cookie", "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
-        if content_type:
-            req.add_header("Content-Type", content_type)
-        try:
-            resp = self.opener.open(req, timeout=30)
-        except urllib.error.HTTPError as err:
-            resp = err
-        for header in resp.headers.get_all("Set-Cookie") or []:
-            for name, morsel in SimpleCookie(header).items():
-                if morsel["max-age"] == "0" or not morsel.value:
-                    self.cookies.pop(name, None)
-                else:
-                    self.cookies[name] = morsel.value
-        return resp.status, resp.headers.get("Location"), resp.read().decode("utf-8")
-
-    def csrf(self, url: str) -> str:
-        """Return the CSRF token of this browser's session from the page at ``url``."""
-        status, _, body = self.open(url)
-        assert status == 200, (url, status)
-        return CSRF_RE.search(body).group(1)
-
-    def post(self, url: str, fields: dict, csrf_from: str):
-        """Post a form with the CSRF token read from ``csrf_from``."""
-        fields = {**fields, "csrf_token": self.csrf(csrf_from)}
-        return self.open(url, urllib.parse.urlencode(fields).encode())
-
-    def sign_in(self, host: str, username: str, password: str = PASSWORD):
-        """Post the sign-in form of ``host``."""
-        return self.post(
-            f"{host}/login", {"username": username, "password": password}, f"{host}/login"
-        )
-
-    def upload(self, url: str, filename: str, data: bytes, csrf_from: str):
-        """Post a file as multipart/form-data."""
-        boundary = uuid.uuid4().hex
-        token = self.csrf(csrf_from)
-        body = (
-            (
-                f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
-                f"{token}\r\n--{boundary}\r\n"
-                f'Content-Disposition: form-data; name="file"; filename="{filename}"\r\n'
-                "Content-Type: application/octet-stream\r\n\r\n"
-            ).encode()
-            + data
-            + f"\r\n--{boundary}--\r\n".encode()
-        )
-        return self.open(url, body, f"multipart/form-data; boundary={boundary}")
 
 
 def _reset_schema(url: str) -> None:
@@ -99,32 +30,6 @@ def _reset_schema(url: str) -> None:
         conn.execute(text("DROP SCHEMA public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
-
-
-def _serve(env: dict, log) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    bind = f"127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "1", "--threads", "4", "-b", bind, "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    return proc, f"http://127.0.0.1:{port}"
-
-
-def _wait_healthy(proc: subprocess.Popen, host: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"gunicorn at {host} exited"
-        try:
-            with urllib.request.urlopen(f"{host}/healthz", timeout=2) as resp:  # noqa: S310
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"gunicorn at {host} never answered /healthz")
 
 
 @pytest.fixture(scope="module")
@@ -152,11 +57,11 @@ def hosts(tmp_path_factory):
     log = open(tmp / "gunicorn.log", "w")  # noqa: SIM115 (closed at teardown)
     try:
         for _ in range(2):
-            proc, url = _serve(env, log)
+            proc, url = serve(env, log)
             procs.append(proc)
             urls.append(url)
         for proc, url in zip(procs, urls, strict=True):
-            _wait_healthy(proc, url)
+            wait_healthy(proc, url)
         yield {"a": urls[0], "b": urls[1], "procs": procs, "env": env, "users": users}
     finally:
         for proc in procs:
