@@ -122,9 +122,15 @@ def queue(app, *, worker: bool = False):
     import redis
     from rq import Queue
 
-    options = {} if worker else {"socket_connect_timeout": 2, "socket_timeout": 5}
-    connection = redis.Redis.from_url(app.config["REDIS_URL"], **options)
-    return Queue(app.config.get("JOBS_QUEUE") or "lms", connection=connection)
+    key = (app.config["REDIS_URL"], app.config.get("JOBS_QUEUE") or "lms")
+    queues = app.extensions.setdefault("lms_job_queues", {})
+    if worker or key not in queues:
+        options = {} if worker else {"socket_connect_timeout": 2, "socket_timeout": 5}
+        connection = redis.Redis.from_url(key[0], **options)
+        if worker:
+            return Queue(key[1], connection=connection)
+        queues[key] = Queue(key[1], connection=connection)
+    return queues[key]
 
 
 def _enqueue(app, job_id: str) -> None:
@@ -192,15 +198,20 @@ def _run(app, job_id: str) -> None:
     from lms.i18n import force_user_locale
 
     with app.app_context():
-        # Only a queued job starts: a job handed out twice (a retry, a fallback) runs once.
+        # Only a queued job starts: a job handed out twice (a retry, a fallback) runs once,
+        # and one that waited so long that its page calls it interrupted never runs.
         with db.engine.begin() as conn:
             claimed = conn.execute(
                 update(Job)
-                .where(Job.id == job_id, Job.status == JobStatus.QUEUED)
+                .where(
+                    Job.id == job_id,
+                    Job.status == JobStatus.QUEUED,
+                    Job.updated_at > utcnow() - STALE_AFTER,
+                )
                 .values(status=JobStatus.RUNNING, updated_at=utcnow())
             ).rowcount
         if not claimed:
-            app.logger.warning("job %s is not queued (gone, or already taken): skipped", job_id)
+            app.logger.warning("job %s is not waiting (gone, taken or stale): skipped", job_id)
             return
         job = db.session.get(Job, job_id)
         kind, params = job.kind, job.params or {}

@@ -4,11 +4,13 @@ import io
 import logging
 import time
 import uuid
+from datetime import timedelta
 
 import pytest
 
 from lms import create_app, jobs
 from lms.extensions import db
+from lms.timeutil import utcnow
 from question_bank.models import Question
 from tests.conftest import Client
 from tests.helpers import count
@@ -70,6 +72,19 @@ def test_a_job_handed_out_twice_runs_once(app, admin):
     db.session.expire_all()
     assert calls == [1]
     assert db.session.get(jobs.Job, job.id).status == jobs.JobStatus.DONE
+
+
+def test_a_job_that_waited_too_long_never_runs(app, admin, client, login):
+    """Its page already says it was interrupted and asks for a new upload."""
+    calls = []
+    jobs.register("test_count")(lambda progress, params, user: calls.append(1) or {"n": 1})
+    job = jobs.create("test_count", {}, admin)
+    job.updated_at = utcnow() - jobs.STALE_AFTER - timedelta(seconds=1)
+    db.session.commit()
+    jobs._run(app, job.id)
+    assert calls == []
+    login(client, "boss")
+    assert client.get(f"/jobs/{job.id}.json").get_json()["status"] == "interrupted"
 
 
 @pytest.fixture
