@@ -51,9 +51,10 @@ def test_worker_command_needs_redis(runner):
     assert "REDIS_URL is not set" in result.output
 
 
-def test_job_runs_in_process_when_redis_does_not_answer(admin_client, app, caplog):
+def test_job_runs_in_process_when_redis_does_not_answer(admin_client, app, caplog, monkeypatch):
     """Enqueuing fails: the job is not lost, it runs in the web process and says so."""
     app.config.update(JOBS_EAGER=False, REDIS_URL="redis://127.0.0.1:1/0")
+    monkeypatch.setattr(app.logger, "disabled", False)  # the "lms" logger outlives apps
     with caplog.at_level(logging.WARNING):
         job_url = upload(admin_client)
         state = follow(admin_client, job_url)
