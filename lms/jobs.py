@@ -122,15 +122,14 @@ def queue(app, *, worker: bool = False):
     import redis
     from rq import Queue
 
-    key = (app.config["REDIS_URL"], app.config.get("JOBS_QUEUE") or "lms")
+    url, name = app.config["REDIS_URL"], app.config.get("JOBS_QUEUE") or "lms"
+    if worker:
+        return Queue(name, connection=redis.Redis.from_url(url))
     queues = app.extensions.setdefault("lms_job_queues", {})
-    if worker or key not in queues:
-        options = {} if worker else {"socket_connect_timeout": 2, "socket_timeout": 5}
-        connection = redis.Redis.from_url(key[0], **options)
-        if worker:
-            return Queue(key[1], connection=connection)
-        queues[key] = Queue(key[1], connection=connection)
-    return queues[key]
+    if (url, name) not in queues:
+        connection = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+        queues[url, name] = Queue(name, connection=connection)
+    return queues[url, name]
 
 
 def _enqueue(app, job_id: str) -> None:
