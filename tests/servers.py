@@ -20,10 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
 
 
-def redis_url_or_skip() -> str:
-    """Return TEST_REDIS_URL once Redis answers there, or skip the test saying why."""
+def redis_url_or_skip(untested: str = "the Redis job queue") -> str:
+    """Return TEST_REDIS_URL once Redis answers there, or skip saying what goes untested."""
     if not REDIS_URL:
-        pytest.skip("TEST_REDIS_URL is not set: the Redis job queue is not tested")
+        pytest.skip(f"TEST_REDIS_URL is not set: {untested} not tested")
     import redis
 
     client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)

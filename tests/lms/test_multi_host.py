@@ -37,7 +37,7 @@ def hosts(tmp_path_factory):
     """Start hosts A and B on one fresh PostgreSQL schema and one Redis; yield their state."""
     if not PG_URL:
         pytest.skip("TEST_DATABASE_URL is not set: two hosts need a shared PostgreSQL")
-    redis_url = redis_url_or_skip()
+    redis_url = redis_url_or_skip("two hosts sharing Redis")
     import redis
 
     tmp = tmp_path_factory.mktemp("hosts")
