@@ -88,6 +88,17 @@ def test_a_job_that_waited_too_long_never_runs(app, admin, client, login):
     assert client.get(f"/jobs/{job.id}.json").get_json()["status"] == "interrupted"
 
 
+def test_a_job_whose_worker_died_shows_as_interrupted(app, admin, client, login):
+    job = jobs.create("test_count", {}, admin)
+    job.status = jobs.JobStatus.RUNNING  # taken by a worker that then died: no more news
+    job.updated_at = utcnow() - jobs.STALE_AFTER - timedelta(seconds=1)
+    db.session.commit()
+    login(client, "boss")
+    assert client.get(f"/jobs/{job.id}.json").get_json()["status"] == "interrupted"
+    page = client.get(f"/jobs/{job.id}").get_data(as_text=True)
+    assert 'id="job-progress"' not in page and "flash-error" in page
+
+
 @pytest.fixture
 def queued(app, app_config):
     """Point the app at a queue of its own on the test Redis; empty it afterwards."""
