@@ -39,6 +39,7 @@ def hosts(tmp_path_factory):
         pytest.skip("TEST_DATABASE_URL is not set: two hosts need a shared PostgreSQL")
     redis_url = redis_url_or_skip("two hosts sharing Redis")
     import redis
+    from rq import Queue
 
     tmp = tmp_path_factory.mktemp("hosts")
     queue = f"test-{uuid.uuid4().hex[:12]}"
@@ -70,7 +71,7 @@ def hosts(tmp_path_factory):
             proc.wait(timeout=30)
         log.close()
         client = redis.Redis.from_url(redis_url)
-        client.delete(*client.keys(f"rq:*{queue}*") or ["-"])
+        Queue(queue, connection=client).delete(delete_jobs=True)
         client.delete(f"lms:login-failures:{users['victim']}")
         client.close()
         _reset_schema(PG_URL)
