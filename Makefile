@@ -1,12 +1,16 @@
 # Quick start: `make run` serves the demo, `make test` runs every test.
+# `make dev` serves it with Flask's debug server (reloads on every change) instead.
 PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 FLASK   = $(VENV)/bin/flask --app wsgi
 PORT   ?= 5000
 HOST   ?= 127.0.0.1
+# gunicorn: worker processes and threads per worker (SQLite in WAL mode takes several).
+WORKERS ?= 2
+THREADS ?= 8
 
-.PHONY: run test lint format bench setup setup-dev translations db messages clean
+.PHONY: run dev test lint format bench setup setup-dev translations db messages clean
 
 # The venv is rebuilt only when the pinned requirements change.
 $(VENV)/.stamp-runtime: requirements.txt
@@ -33,7 +37,11 @@ db: setup
 
 run: db
 	@echo ">> Serving on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
-	@$(FLASK) run --host $(HOST) --port $(PORT)
+	@$(VENV)/bin/gunicorn --workers $(WORKERS) --threads $(THREADS) --bind $(HOST):$(PORT) \
+	  --access-logfile - wsgi:app
+
+dev: db
+	@$(FLASK) run --debug --host $(HOST) --port $(PORT)
 
 test: setup-dev
 	@$(PY) -m pytest $(PYTEST_ARGS)

@@ -1,4 +1,4 @@
-"""Command-line interface: flask --app wsgi init-db | seed-demo | create-user."""
+"""Command-line interface: flask --app wsgi init-db | seed-demo | create-user | worker."""
 
 import click
 from flask import Blueprint
@@ -111,3 +111,24 @@ def create_user(username, roles, full_name, password, must_change) -> None:
         raise click.ClickException(" ".join(exc.messages)) from exc
     db.session.commit()
     click.echo(f"Created {user.username} ({', '.join(sorted(r.value for r in user.roles))}).")
+
+
+@bp.cli.command("worker")
+@click.option("--burst", is_flag=True, help="Stop once the queue is empty.")
+def worker(burst: bool) -> None:
+    """Run background jobs from the Redis queue (REDIS_URL) with this app's database."""
+    from flask import current_app
+    from rq import Worker
+
+    from lms import jobs
+
+    app = current_app._get_current_object()
+    if not app.config.get("REDIS_URL"):
+        raise click.ClickException(
+            "REDIS_URL is not set: without Redis, jobs run inside the web process "
+            "and no worker is needed."
+        )
+    queue = jobs.queue(app, worker=True)
+    click.echo(f"Worker on queue {queue.name!r}.")
+    # Each job runs in a forked child (RQ's work horse), inside this command's app context.
+    Worker([queue], connection=queue.connection).work(burst=burst)

@@ -25,10 +25,18 @@ def load_secret_key(instance_path: str) -> str:
         return path.read_text(encoding="utf-8").strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
-    # Create with 0600 so other local users cannot read the key.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # Written aside (mode 0600, so other local users cannot read it), then linked into
+    # place: several gunicorn workers starting at once all end up with the first key.
+    draft = path.with_name(f".secret_key.{secrets.token_hex(8)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(key)
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        key = path.read_text(encoding="utf-8").strip()
+    finally:
+        draft.unlink()
     return key
 
 
@@ -61,6 +69,8 @@ def from_environment(instance_path: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(db_url),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        #: The RQ queue that web processes fill and ``flask worker`` empties.
+        "JOBS_QUEUE": os.environ.get("LMS_JOBS_QUEUE", "lms"),
         "LMS_LOCALE": os.environ.get("LMS_LOCALE", "zh_CN"),
         "LMS_TIMEZONE": "Asia/Shanghai",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -1,8 +1,12 @@
 """Background jobs: long work (big imports, batches of PDFs) runs off the request and
 reports its progress, which a page polls.
 
-Jobs run in a small thread pool inside the web process. A job whose process died shows as
-interrupted once it has not reported for STALE_AFTER.
+With REDIS_URL set, the web process only enqueues the job's id on an RQ queue once the
+request has committed, and ``flask --app wsgi worker`` processes run it: a job outlives a
+restart of the web process, and any web worker shows its progress (kept in the job's row).
+Without Redis, jobs run in a small thread pool inside the web process; if Redis does not
+answer when a job is enqueued, the job runs there too rather than being lost. A job whose
+process died shows as interrupted once it has not reported for STALE_AFTER.
 """
 
 import enum
@@ -25,6 +29,8 @@ from lms.timeutil import UTCDateTime, utcnow
 STALE_AFTER = timedelta(minutes=10)
 #: A job kind that keeps its input (see ``register``) keeps it at most this long.
 INPUT_KEPT = timedelta(hours=24)
+#: The longest a job may run in a worker before RQ stops it (seconds).
+WORKER_TIMEOUT = 3600
 _REGISTRY: dict = {}
 #: Kinds whose input outlives the job, for a second step (confirming a checked import).
 _KEEPS_INPUT: set[str] = set()
@@ -144,8 +150,50 @@ def start(job_id: str) -> None:
     app = current_app._get_current_object()
     if app.config.get("JOBS_EAGER"):
         after_commit(lambda: _run(app, job_id))
+    elif app.config.get("REDIS_URL"):
+        after_commit(lambda: _enqueue(app, job_id))
     else:
         after_commit(lambda: _EXECUTOR.submit(_run, app, job_id))
+
+
+def queue(app, *, worker: bool = False):
+    """Return the app's RQ queue (REDIS_URL, queue JOBS_QUEUE).
+
+    The web side fails fast when Redis does not answer; a worker's connection waits on
+    the queue, so it has no read timeout.
+    """
+    import redis
+    from rq import Queue
+
+    url, name = app.config["REDIS_URL"], app.config.get("JOBS_QUEUE") or "lms"
+    if worker:
+        return Queue(name, connection=redis.Redis.from_url(url))
+    queues = app.extensions.setdefault("lms_job_queues", {})
+    if (url, name) not in queues:
+        connection = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+        queues[url, name] = Queue(name, connection=connection)
+    return queues[url, name]
+
+
+def _enqueue(app, job_id: str) -> None:
+    """Hand the job to the workers; when Redis does not answer, run it here instead."""
+    import redis
+
+    try:
+        queue(app).enqueue_call(
+            perform, args=(job_id,), timeout=WORKER_TIMEOUT, result_ttl=0, job_id=job_id
+        )
+    except redis.exceptions.RedisError as exc:
+        app.logger.warning("job %s: Redis did not answer (%s); running it in-process", job_id, exc)
+        _EXECUTOR.submit(_run, app, job_id)
+
+
+def perform(job_id: str) -> None:
+    """Run a job inside ``flask worker`` (whose app context names the app)."""
+    app = current_app._get_current_object()
+    # A forked work horse must not share the parent's database connections.
+    db.engine.dispose(close=False)
+    _run(app, job_id)
 
 
 class Progress:
@@ -192,15 +240,24 @@ def _run(app, job_id: str) -> None:
     from lms.i18n import force_user_locale
 
     with app.app_context():
+        # Only a queued job starts: a job handed out twice (a retry, a fallback) runs once,
+        # and one that waited so long that its page calls it interrupted never runs.
+        with db.engine.begin() as conn:
+            claimed = conn.execute(
+                update(Job)
+                .where(
+                    Job.id == job_id,
+                    Job.status == JobStatus.QUEUED,
+                    Job.updated_at > utcnow() - STALE_AFTER,
+                )
+                .values(status=JobStatus.RUNNING, updated_at=utcnow())
+            ).rowcount
+        if not claimed:
+            app.logger.warning("job %s is not waiting (gone, taken or stale): skipped", job_id)
+            return
         job = db.session.get(Job, job_id)
         kind, params = job.kind, job.params or {}
         user = db.session.get(User, job.created_by) if job.created_by else None
-        with db.engine.begin() as conn:
-            conn.execute(
-                update(Job)
-                .where(Job.id == job_id)
-                .values(status=JobStatus.RUNNING, updated_at=utcnow())
-            )
         with force_user_locale(user):
             try:
                 result = _REGISTRY[kind](Progress(job_id), params, user)

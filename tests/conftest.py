@@ -37,7 +37,9 @@ def pytest_report_header(config):
         + (", postgresql" if PG_URL else " (set TEST_DATABASE_URL to run on PostgreSQL too)")
     ]
     if not os.environ.get("TEST_REDIS_URL"):
-        lines.append("redis: not set (set TEST_REDIS_URL to test the shared lockout store)")
+        lines.append(
+            "redis: not set (set TEST_REDIS_URL to test the shared lockout store and job queue)"
+        )
     return lines
 
 

@@ -1,10 +1,12 @@
 """Configuration: secret key, production checks, database URLs, SQLite pragmas."""
 
+import threading
+
 import pytest
 from sqlalchemy import text
 
 from lms import create_app
-from lms.config import ConfigError, check_secret_key, normalise_database_url
+from lms.config import ConfigError, check_secret_key, load_secret_key, normalise_database_url
 from lms.extensions import db
 
 
@@ -17,6 +19,24 @@ def test_secret_key_generated_into_instance_once(tmp_path, monkeypatch):
     key_file = tmp_path / "secret_key"
     assert key_file.read_text().strip() == first
     assert key_file.stat().st_mode & 0o077 == 0  # readable by the owner only
+
+
+def test_workers_starting_at_once_share_one_secret_key(tmp_path, monkeypatch):
+    """gunicorn's workers create the app at the same moment on a fresh instance folder."""
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    barrier, keys = threading.Barrier(8), []
+
+    def start():
+        barrier.wait()
+        keys.append(load_secret_key(str(tmp_path)))
+
+    workers = [threading.Thread(target=start) for _ in range(8)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert len(keys) == 8 and set(keys) == {(tmp_path / "secret_key").read_text()}
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]  # no drafts left
 
 
 @pytest.mark.parametrize("key", ["", "dev", "secret", "changeme", "short-key-123", "x" * 31])
