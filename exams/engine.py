@@ -42,7 +42,7 @@ from lms.extensions import db
 from lms.timeutil import utcnow
 from lms.web import parse_id
 from question_bank import categories, qtypes
-from question_bank.models import Question, QuestionStatus, Tag, question_tags
+from question_bank.models import Category, Question, QuestionStatus, Tag, question_tags
 from question_bank.render import points_text
 
 START_MESSAGES = {
@@ -71,36 +71,78 @@ def candidate_of(sitting: Sitting, user) -> Candidate | None:
     )
 
 
-def _eligible(section, rule, exclude: set[int]) -> list[int]:
-    stmt = select(Question.id).where(
-        Question.status == QuestionStatus.PUBLISHED, Question.qtype == section.qtype
-    )
-    ids = (
-        categories.descendant_ids(rule.category_id)
-        if rule.include_subcategories
-        else [rule.category_id]
-    )
-    stmt = stmt.where(Question.category_id.in_(ids))
-    if rule.difficulty:
-        stmt = stmt.where(Question.difficulty == rule.difficulty)
-    if rule.tag:
-        stmt = stmt.where(
-            Question.id.in_(
-                select(question_tags.c.question_id).join(Tag).where(Tag.name == rule.tag)
-            )
+def rule_pools(rules: list) -> list[list[int]]:
+    """Return, for each (section, draw rule), the published questions it may draw from, in
+    id order.
+
+    Three statements at most however many rules there are: the category tree, the
+    candidate questions of every rule at once, and their tags when a rule asks for one.
+    """
+    if not rules:
+        return []
+    children: dict = {}
+    for cid, pid in db.session.execute(select(Category.id, Category.parent_id)):
+        children.setdefault(pid, []).append(cid)
+
+    def below(category_id: int) -> set[int]:
+        out, stack = set(), [category_id]
+        while stack:
+            cid = stack.pop()
+            out.add(cid)
+            stack.extend(children.get(cid, []))
+        return out
+
+    cats = [
+        below(rule.category_id) if rule.include_subcategories else {rule.category_id}
+        for _section, rule in rules
+    ]
+    rows = db.session.execute(
+        select(Question.id, Question.category_id, Question.qtype, Question.difficulty)
+        .where(
+            Question.status == QuestionStatus.PUBLISHED,
+            Question.qtype.in_({section.qtype for section, _rule in rules}),
+            Question.category_id.in_(set().union(*cats)),
         )
-    return [i for i in db.session.scalars(stmt.order_by(Question.id)) if i not in exclude]
+        .order_by(Question.id)
+    ).all()
+    wanted_tags = {rule.tag for _section, rule in rules if rule.tag}
+    tagged: dict[str, set[int]] = {}
+    if wanted_tags and rows:
+        for qid, name in db.session.execute(
+            select(question_tags.c.question_id, Tag.name)
+            .join(Tag)
+            .where(Tag.name.in_(wanted_tags), question_tags.c.question_id.in_([r[0] for r in rows]))
+        ):
+            tagged.setdefault(name, set()).add(qid)
+    return [
+        [
+            qid
+            for qid, category_id, qtype, difficulty in rows
+            if qtype == section.qtype
+            and category_id in in_rule
+            and (not rule.difficulty or difficulty == rule.difficulty)
+            and (not rule.tag or qid in tagged.get(rule.tag, ()))
+        ]
+        for (section, rule), in_rule in zip(rules, cats, strict=True)
+    ]
+
+
+def eligible(section, rule, exclude: set[int]) -> list[int]:
+    """Return the questions ``rule`` of ``section`` may draw, leaving out ``exclude``."""
+    return [i for i in rule_pools([(section, rule)])[0] if i not in exclude]
 
 
 def draw_questions(paper, rnd: random.Random) -> list[tuple[int, list[int]]]:
     """Return, per section, the question ids a new attempt gets (fixed ones, then drawn)."""
     chosen: set[int] = set()
     out = []
+    pairs = [(section, rule) for section in paper.sections for rule in section.rules]
+    pools = {id(rule): pool for (_s, rule), pool in zip(pairs, rule_pools(pairs), strict=True)}
     for section in paper.sections:
         ids = [item.question_id for item in section.items]
         chosen.update(ids)
         for rule in section.rules:
-            pool = _eligible(section, rule, chosen)
+            pool = [i for i in pools[id(rule)] if i not in chosen]
             if len(pool) < rule.count:
                 raise ValidationFailed(
                     _(

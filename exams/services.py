@@ -272,7 +272,7 @@ def add_questions(section: PaperSection, ids_text: str) -> int:
 
 def add_rule(section: PaperSection, form) -> DrawRule:
     """Add a random-draw rule, checking that enough questions exist now."""
-    from exams.engine import _eligible
+    from exams.engine import eligible
 
     ensure_editable(section.paper)
     category = None
@@ -305,7 +305,7 @@ def add_rule(section: PaperSection, form) -> DrawRule:
         difficulty=difficulty,
         tag=(form.get("tag") or "").strip()[:50] or None,
     )
-    available = len(_eligible(section, rule, {i.question_id for i in section.items}))
+    available = len(eligible(section, rule, {i.question_id for i in section.items}))
     if available < count:
         raise ValidationFailed(
             _(

@@ -70,3 +70,40 @@ def test_query_counter_counts_statements(app, sql):
     with count_queries() as q:
         db.session.execute(text(sql))
     assert q.count == 1 and q.statements == [sql] and q.writes == []
+
+
+def test_start_does_not_grow_with_the_draw_rules(
+    app, make_user, make_question, make_paper, make_sitting, login
+):
+    """Each draw rule used to read the category tree and its pool: now all rules share."""
+    from decimal import Decimal
+
+    from exams.models import DrawRule, PaperSection
+    from lms.extensions import db
+    from question_bank import categories
+
+    cats = [categories.ensure_path(["抽题", f"分类{i}"]) for i in range(4)]
+    for i, cat in enumerate(cats):
+        for _ in range(3):
+            make_question("true_false", category=cat, tags=["挂失"] if i == 3 else [])
+    measured = []
+    for n_rules in (1, 4):
+        paper = make_paper([make_question("true_false")])
+        section = PaperSection(position=2, qtype="true_false", points_per_question=Decimal(1))
+        section.rules = [
+            DrawRule(category_id=cats[i].id, count=2, tag="挂失" if i == 3 else None)
+            for i in range(n_rules)
+        ]
+        paper.sections.append(section)
+        db.session.commit()
+        user = make_user(Role.AGENT, username=f"rules{n_rules}")
+        sitting = make_sitting(paper=paper, candidates=[user])
+        client = app.test_client()
+        login(client, user.username)
+        with count_queries() as q:
+            resp = client.post(
+                f"/exam/sittings/{sitting.id}/start", data={"csrf_token": client.csrf_token()}
+            )
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
+        measured.append(q.count)
+    assert measured[0] == measured[1] - 1, f"start with 1 rule, 4 rules: {measured}"
