@@ -5,7 +5,8 @@ from datetime import timedelta
 
 from flask import current_app, request, session
 from flask_login import login_user, logout_user
-from sqlalchemy import update
+from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from lms.accounts.models import User, UserSession
 from lms.extensions import db, login_manager
@@ -71,7 +72,16 @@ def load_user(user_id: str) -> User | None:
     sid = session.get("sid")
     if not sid:
         return None
-    row = db.session.get(UserSession, sid)
+    # One statement for the session, its user and the roles, on every request.
+    row = (
+        db.session.execute(
+            select(UserSession)
+            .where(UserSession.id == sid)
+            .options(joinedload(UserSession.user).joinedload(User.role_rows))
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
     if not is_live(row) or str(row.user_id) != user_id or not row.user.is_active:
         return None
     now = utcnow()

@@ -365,3 +365,18 @@ def test_sign_in_and_out_are_audited(client, make_user, login):
     client.submit("/logout")
     actions = [e.action for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
     assert actions == ["auth.login", "auth.logout"]
+
+
+def test_every_role_of_a_user_loads_with_the_session(app, make_user, login):
+    """The session, the user and the roles load in one statement: no role may be lost."""
+    from lms.accounts.models import Role
+    from tests.helpers import count_queries
+
+    make_user(Role.TRAINER, Role.HR, Role.ADMIN, username="multi")
+    client = app.test_client()
+    login(client, "multi")
+    with count_queries() as q:
+        resp = client.get("/admin/users")
+    assert resp.status_code == 200  # an admin page: the third role counts
+    first = q.statements[0]
+    assert "user_sessions" in first and "users" in first and "user_roles" in first
