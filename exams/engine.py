@@ -9,6 +9,11 @@ Two tabs or two devices on one attempt: every save carries the sequence number t
 was given plus one per save; the first tab to save wins, and the other's next save is
 refused as stale, so that page tells the candidate to reload (and reloading shows every
 saved answer). Nothing is lost and no tab silently overwrites the other.
+
+A save whose response was lost (it timed out in the browser after the server stored it)
+is sent again with the same number by the same page: the attempt keeps a digest of its
+last accepted save (the page's id and the content), so that retry is acknowledged as
+saved and writes nothing, while another tab's save with the same number stays stale.
 """
 
 import random

@@ -5,6 +5,9 @@ sends the same save again (same seq, same content, same page). That retry must c
 "saved" and change nothing, while a different window with the same seq stays stale.
 """
 
+import json
+
+import pytest
 from sqlalchemy.orm.attributes import set_committed_value
 
 from exams import engine
@@ -117,3 +120,31 @@ def test_engine_recognises_a_retry_that_raced_the_original(agent_client, sitting
     set_committed_value(attempt, "seq", 0)
     set_committed_value(attempt, "save_digest", None)
     assert engine.save(attempt, 1, answers, {}, writer="w2") == engine.SaveResult(False, "stale")
+
+
+@pytest.mark.parametrize("writer", [7, "", "x" * 65, "页面", "a b", ["a"]])
+def test_a_writer_id_of_the_wrong_form_is_refused_and_changes_nothing(
+    agent_client, sitting, writer
+):
+    attempt = start(agent_client, sitting)
+    item = attempt.items[0]
+    body = {"seq": 1, "writer": writer, "answers": {str(item.id): letters(item, "2")}}
+    resp = post(agent_client, attempt, body)
+    if writer == "":  # the same as no writer: pages from before writer ids
+        assert resp.status_code == 200
+        return
+    assert resp.status_code == 400 and resp.get_json()["reason"] == "bad_request"
+    db.session.expire_all()
+    assert attempt.seq == 0 and attempt.items[0].response is None
+
+
+def test_a_submit_whose_response_was_lost_is_sent_again_harmlessly(agent_client, sitting):
+    attempt = start(agent_client, sitting)
+    item = attempt.items[0]
+    final = json.dumps({"seq": 1, "writer": "p", "answers": {str(item.id): letters(item, "2")}})
+    first = agent_client.submit(f"/exam/attempts/{attempt.id}/submit", data={"final": final})
+    again = agent_client.submit(f"/exam/attempts/{attempt.id}/submit", data={"final": final})
+    assert first.status_code == again.status_code == 302
+    assert again.location.endswith("/result")
+    db.session.expire_all()
+    assert attempt.state == AttemptState.FINISHED and attempt.items[0].response == "2"
