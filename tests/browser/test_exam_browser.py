@@ -548,3 +548,26 @@ def test_a_save_the_server_never_answers_is_given_up_and_retried(
     expect(page.locator("#save-status")).to_have_text(re.compile(r"^已保存"), timeout=10_000)
     assert stored_answers(live_app, attempt_id) == [True]
     print(f"warning after {warned_after:.1f} s; retried after {retried_after:.1f} s")
+
+
+def test_page_opened_after_the_deadline_within_the_grace_submits_at_once(
+    page: Page, live_server, live_app
+):
+    from exams.models import Attempt
+    from lms.extensions import db
+
+    sitting_id = true_false_sitting(live_app, "a0009", n=1, seconds=8)
+    attempt_id = start_sitting(page, live_server, "A0009", sitting_id)
+    page.locator(".exam-item label.option").first.click()
+    expect(page.locator("#save-status")).to_have_text(re.compile(r"^已保存"))
+    page.goto(f"{live_server}/")  # the candidate left, and comes back after the deadline
+    with live_app.app_context():
+        deadline = db.session.get(Attempt, attempt_id).deadline_at
+    from lms.timeutil import utcnow
+
+    page.wait_for_timeout(max(0, (deadline - utcnow()).total_seconds() + 1) * 1000)
+    page.goto(f"{live_server}/exam/attempts/{attempt_id}")
+    expect(page).to_have_url(re.compile(r"/result$"), timeout=10_000)
+    with live_app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        assert attempt.state.value == "finished" and attempt.items[0].response is True

@@ -319,7 +319,6 @@
     }
     setTimeout(tick, 1000 - (performance.now() % 1000));
   };
-  tick();
 
   // The last answers travel with the submit itself: whatever the autosave managed, what
   // is on the page when time runs out (or the candidate submits) is what the server keeps.
@@ -410,4 +409,6 @@
   };
   restoreUnsent();
   refreshNavigator();
+  // Last: a page opened at time-up submits at once, and needs everything above.
+  tick();
 })();
