@@ -215,8 +215,12 @@ class BadSave(ValueError):
     """Raise when a save's body cannot be what the exam page sends."""
 
 
+#: The page's writer id: a few random characters, so nothing long or odd is hashed.
+WRITER = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 def read_save(raw: bytes | str | None) -> dict:
-    """Return {seq, answers, flags} from a save's JSON, or raise BadSave with the reason."""
+    """Return {seq, answers, flags, writer} from a save's JSON, or raise BadSave."""
     if raw is None or len(raw) > MAX_SAVE_BYTES:
         raise BadSave(_("The save could not be read."))
     try:
@@ -237,7 +241,10 @@ def read_save(raw: bytes | str | None) -> dict:
         raise BadSave(_("The save could not be read."))
     if not all(isinstance(v, bool) for v in flags.values()):
         raise BadSave(_("A question's flag must be true or false."))
-    return {"seq": seq, "answers": answers, "flags": flags}
+    writer = data.get("writer", "")
+    if writer != "" and not (isinstance(writer, str) and WRITER.fullmatch(writer)):
+        raise BadSave(_("The save could not be read."))
+    return {"seq": seq, "answers": answers, "flags": flags, "writer": writer}
 
 
 def _bad(message: str):
@@ -248,11 +255,16 @@ def _bad(message: str):
 @bp.post("/attempts/<id:attempt_id>/save")
 @signed_in
 def save(attempt_id: int):
-    """Save answers (JSON): {seq, answers: {item: answer}, flags: {item: bool}}."""
+    """Save answers (JSON): {seq, writer, answers: {item: answer}, flags: {item: bool}}.
+
+    The same save sent again (its response was lost) is answered as saved, unchanged.
+    """
     attempt = own_attempt(attempt_id, with_items=False)
     try:
         data = read_save(request.get_data(cache=False))
-        result = engine.save(attempt, data["seq"], data["answers"], data["flags"])
+        result = engine.save(
+            attempt, data["seq"], data["answers"], data["flags"], writer=data["writer"]
+        )
     except (BadSave, ValidationFailed) as exc:
         return _bad(exc.messages[0] if isinstance(exc, ValidationFailed) else str(exc))
     if not result.accepted:
@@ -281,7 +293,9 @@ def submit(attempt_id: int):
     if final:
         try:
             data = read_save(final)
-            saved = engine.save(attempt, data["seq"], data["answers"], data["flags"])
+            saved = engine.save(
+                attempt, data["seq"], data["answers"], data["flags"], writer=data["writer"]
+            )
         except (BadSave, ValidationFailed) as exc:
             db.session.rollback()
             flash(exc.messages[0] if isinstance(exc, ValidationFailed) else str(exc), "error")

@@ -9,6 +9,11 @@ Two tabs or two devices on one attempt: every save carries the sequence number t
 was given plus one per save; the first tab to save wins, and the other's next save is
 refused as stale, so that page tells the candidate to reload (and reloading shows every
 saved answer). Nothing is lost and no tab silently overwrites the other.
+
+A save whose response was lost (it timed out in the browser after the server stored it)
+is sent again with the same number by the same page: the attempt keeps a digest of its
+last accepted save (the page's id and the content), so that retry is acknowledged as
+saved and writes nothing, while another tab's save with the same number stays stale.
 """
 
 import random
@@ -249,63 +254,55 @@ def start(
 
 @dataclass
 class SaveResult:
-    """What came of a save."""
+    """What came of a save; an accepted save's reason is "retry" when it was already stored."""
 
     accepted: bool
     reason: str = ""
 
 
 def save(
-    attempt: Attempt, seq: int, answers: dict, flags: dict, now: datetime | None = None
+    attempt: Attempt,
+    seq: int,
+    answers: dict,
+    flags: dict,
+    now: datetime | None = None,
+    writer: str = "",
 ) -> SaveResult:
-    """Store answers and flags if the save is in time and newer than the last one."""
+    """Store answers and flags if the save is in time and newer than the last one.
+
+    ``writer`` names the page that sent it (a random id per page): with the content it
+    makes the save's digest, so the same save sent again after a lost response is
+    acknowledged as stored, while another window's save with the same seq stays stale.
+    """
     now = now or utcnow()
     if attempt.state == AttemptState.IN_PROGRESS and rules.is_overdue(now, attempt.deadline_at):
         finalise(attempt, "timeout", now)
         return SaveResult(False, "time_over")
+    digest = rules.save_digest(writer, answers or {}, flags or {})
     check = rules.check_save(
-        now, attempt.deadline_at, attempt.state == AttemptState.FINISHED, attempt.seq, seq
+        now,
+        attempt.deadline_at,
+        attempt.state == AttemptState.FINISHED,
+        attempt.seq,
+        seq,
+        attempt.save_digest,
+        digest,
     )
-    if not check.accepted:
-        return SaveResult(False, check.reason)
-    # Only the items this save touches are loaded: the page sends what changed.
-    wanted = {parse_id(k) for k in [*(answers or {}), *(flags or {})]}
-    if None in wanted:
-        raise ValidationFailed(_("The answer is for a question that is not in this exam."))
-    items = (
-        {
-            str(i.id): i
-            for i in db.session.scalars(
-                select(AttemptItem)
-                .where(AttemptItem.attempt_id == attempt.id, AttemptItem.id.in_(wanted))
-                .options(joinedload(AttemptItem.version))
-            )
-        }
-        if wanted
-        else {}
-    )
-    parsed = {}
-    for key, raw in (answers or {}).items():
-        item = items.get(str(key))
-        if item is None:
-            raise ValidationFailed(_("The answer is for a question that is not in this exam."))
-        try:
-            parsed[key] = qtypes.get(item.version.qtype).read_response(
-                item.version.body, raw, item.option_order
-            )
-        except (ValueError, TypeError) as exc:
-            raise ValidationFailed(_("An answer has the wrong form.")) from exc
+    if not check.accepted or check.reason == "retry":
+        return SaveResult(check.accepted, check.reason)
+    items = _items_saved(attempt, answers, flags)
+    parsed = _parsed(items, answers)
     # One conditional UPDATE decides: a replayed or stale save changes nothing.
     won = db.session.execute(
         update(Attempt)
         .where(
             Attempt.id == attempt.id, Attempt.state == AttemptState.IN_PROGRESS, Attempt.seq < seq
         )
-        .values(seq=seq, last_saved_at=now)
+        .values(seq=seq, save_digest=digest, last_saved_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
     if won != 1:
-        return SaveResult(False, "stale")
+        return _lost(attempt, seq, digest)
     for key, value in parsed.items():
         item = items[str(key)]
         item.response = value
@@ -317,8 +314,61 @@ def save(
     db.session.flush()
     # The UPDATE above set these; record them without another query.
     set_committed_value(attempt, "seq", seq)
+    set_committed_value(attempt, "save_digest", digest)
     set_committed_value(attempt, "last_saved_at", now)
     return SaveResult(True)
+
+
+def _items_saved(attempt: Attempt, answers: dict, flags: dict) -> dict[str, AttemptItem]:
+    """Load only the items a save touches (the page sends what changed), by id as text."""
+    wanted = {parse_id(k) for k in [*(answers or {}), *(flags or {})]}
+    if None in wanted:
+        raise ValidationFailed(_("The answer is for a question that is not in this exam."))
+    if not wanted:
+        return {}
+    return {
+        str(i.id): i
+        for i in db.session.scalars(
+            select(AttemptItem)
+            .where(AttemptItem.attempt_id == attempt.id, AttemptItem.id.in_(wanted))
+            .options(joinedload(AttemptItem.version))
+        )
+    }
+
+
+def _parsed(items: dict[str, AttemptItem], answers: dict) -> dict:
+    """Return the answers as each question type stores them; raise on a foreign or bad one."""
+    parsed = {}
+    for key, raw in (answers or {}).items():
+        item = items.get(str(key))
+        if item is None:
+            raise ValidationFailed(_("The answer is for a question that is not in this exam."))
+        try:
+            parsed[key] = qtypes.get(item.version.qtype).read_response(
+                item.version.body, raw, item.option_order
+            )
+        except (ValueError, TypeError) as exc:
+            raise ValidationFailed(_("An answer has the wrong form.")) from exc
+    return parsed
+
+
+def _lost(attempt: Attempt, seq: int, digest: str) -> SaveResult:
+    """Tell a save that lost the UPDATE whether the winner was itself (a retry that raced
+    its original, which committed after this request read the attempt) or another save.
+
+    Only this losing path reads the attempt again; an accepted save never pays for it.
+    """
+    row = db.session.execute(
+        select(Attempt.seq, Attempt.save_digest, Attempt.last_saved_at, Attempt.state).where(
+            Attempt.id == attempt.id
+        )
+    ).one()
+    if row.state == AttemptState.IN_PROGRESS and row.seq == seq and row.save_digest == digest:
+        set_committed_value(attempt, "seq", row.seq)
+        set_committed_value(attempt, "save_digest", row.save_digest)
+        set_committed_value(attempt, "last_saved_at", row.last_saved_at)
+        return SaveResult(True, "retry")
+    return SaveResult(False, "finished" if row.state == AttemptState.FINISHED else "stale")
 
 
 def finalise(attempt: Attempt, reason: str = "submitted", now: datetime | None = None) -> bool:

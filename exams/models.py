@@ -316,6 +316,9 @@ class Attempt(db.Model):
     )
     #: The last save accepted; a save must carry a higher number (stale or replayed otherwise).
     seq: Mapped[int] = mapped_column(default=0)
+    #: Digest of the last accepted save (page and content): the same save sent again after
+    #: its response was lost is recognised and acknowledged, not refused as stale.
+    save_digest: Mapped[str | None] = mapped_column(String(32))
     last_saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Frozen from the paper at the start: what decides this attempt's result never changes
     # with later edits of the paper (only an audited regrade changes a score).

@@ -3,6 +3,8 @@
 No Flask and no SQLAlchemy here, so every rule is tested with parametrised tables.
 """
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -64,14 +66,44 @@ class SaveCheck:
     reason: str = ""
 
 
+#: Hex characters kept of a save's digest: enough to tell one page's save from another's.
+DIGEST_LENGTH = 32
+
+
+def save_digest(writer: str, answers: dict, flags: dict) -> str:
+    """Return a short digest of a save as sent: which page sent it, and what it held.
+
+    Keys are sorted, so the same save digests the same however its JSON was ordered.
+    """
+    canonical = json.dumps(
+        {"w": writer, "a": answers, "f": flags},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()[:DIGEST_LENGTH]
+
+
 def check_save(
-    now: datetime, deadline_at: datetime, finished: bool, last_seq: int, seq: int
+    now: datetime,
+    deadline_at: datetime,
+    finished: bool,
+    last_seq: int,
+    seq: int,
+    last_digest: str | None = None,
+    digest: str | None = None,
 ) -> SaveCheck:
-    """Accept a save only while the attempt is open, in time, and newer than the last one."""
+    """Accept a save only while the attempt is open, in time, and newer than the last one.
+
+    The last accepted save sent again (same seq, same digest: its response was lost) is
+    accepted as a "retry": it is already stored, so nothing is written again.
+    """
     if finished:
         return SaveCheck(False, "finished")
     if now > deadline_at + GRACE:
         return SaveCheck(False, "time_over")
+    if seq == last_seq and digest and digest == last_digest:
+        return SaveCheck(True, "retry")
     if seq <= last_seq:
         return SaveCheck(False, "stale")
     return SaveCheck(True)

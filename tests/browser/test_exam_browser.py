@@ -323,3 +323,251 @@ def test_phone_keeps_the_navigator_in_the_sticky_bar(page: Page, live_server, li
     links.nth(2).click()  # jumping to a question closes the navigator
     expect(navigator).to_be_hidden()
     expect(items.nth(2)).to_be_in_viewport()
+
+
+def true_false_sitting(live_app, username: str, n: int = 2, seconds: int = 3600) -> int:
+    """Open a sitting of ``n`` true/false questions for ``username`` alone, closing in
+    ``seconds``; return its id."""
+    from exams.models import Candidate, Paper, PaperSection, SectionQuestion, Sitting, SittingKind
+    from lms.accounts.models import User
+    from lms.extensions import db
+    from lms.timeutil import utcnow
+    from question_bank.models import Question, QuestionStatus
+
+    with live_app.app_context():
+        qs = db.session.scalars(
+            select(Question)
+            .where(Question.qtype == "true_false", Question.status == QuestionStatus.PUBLISHED)
+            .limit(n)
+        ).all()
+        paper = Paper(title=f"断网测验 {username}", time_limit_minutes=30, pass_mark=Decimal(1))
+        section = PaperSection(position=1, qtype="true_false", points_per_question=Decimal(1))
+        for pos, q in enumerate(qs, start=1):
+            section.items.append(SectionQuestion(question_id=q.id, position=pos))
+        paper.sections.append(section)
+        user = db.session.scalar(select(User).where(User.username == username))
+        now = utcnow()
+        sitting = Sitting(
+            title=f"断网测验 {username}",
+            kind=SittingKind.RETRAINING,
+            paper=paper,
+            opens_at=now - timedelta(minutes=1),
+            closes_at=now + timedelta(seconds=seconds),
+        )
+        sitting.candidates = [Candidate(user_id=user.id)]
+        db.session.add(sitting)
+        db.session.commit()
+        return sitting.id
+
+
+def start_sitting(page: Page, base: str, username: str, sitting_id: int) -> int:
+    """Sign in, start the sitting, return the attempt's id."""
+    sign_in(page, base, username)
+    page.goto(f"{base}/exam/")
+    page.locator(f'form[action="/exam/sittings/{sitting_id}/start"] button').click()
+    expect(page).to_have_url(re.compile(r"/exam/attempts/\d+$"))
+    return int(page.url.rsplit("/", 1)[1])
+
+
+def stored_answers(live_app, attempt_id: int) -> list:
+    """Return the attempt's stored responses in question order."""
+    from exams.models import Attempt
+    from lms.extensions import db
+
+    with live_app.app_context():
+        return [i.response for i in db.session.get(Attempt, attempt_id).items]
+
+
+PENDING = "答案尚未保存——正在重试，请勿关闭本页"
+
+
+def test_page_rides_out_a_server_outage_and_recovers_by_itself(
+    page: Page, live_server, live_app, page_problems, monkeypatch
+):
+    import sqlite3
+    import time
+
+    from sqlalchemy.exc import OperationalError
+
+    from exams import engine
+
+    sitting_id = true_false_sitting(live_app, "a0005")
+    attempt_id = start_sitting(page, live_server, "A0005", sitting_id)
+    # The outage: saves fail (no answer at all, then the app's own 503), as expected here.
+    page_problems.allow("/save")
+    page_problems.allow("Failed to load resource")
+    page.route("**/save", lambda route: route.abort())  # the network is down
+    items = page.locator(".exam-item")
+    status = page.locator("#save-status")
+    items.nth(0).locator("label.option").nth(0).click()
+    began = time.monotonic()
+    expect(status).to_have_text(PENDING, timeout=5_000)
+    warned_after = time.monotonic() - began
+    # Now the network is back but the database is not: the app answers 503, Retry-After.
+    # (Keepalive saves sent while the page unloads bypass page.route: the app must fail.)
+    page.unroute("**/save")
+
+    def database_down(*args, **kwargs):
+        raise OperationalError("UPDATE ex_attempts", {}, sqlite3.OperationalError("locked"))
+
+    monkeypatch.setattr(engine, "save", database_down)
+    # The candidate goes on answering meanwhile.
+    items.nth(1).locator("label.option").nth(1).click()
+    expect(status).to_have_text(PENDING)
+    # A reload meanwhile loses nothing: the unsent answers come back from this tab.
+    page.on("dialog", lambda d: d.accept())  # "leave with unsaved answers?"
+    page.reload()
+    items = page.locator(".exam-item")
+    expect(items.nth(0).locator("input").nth(0)).to_be_checked()
+    expect(items.nth(1).locator("input").nth(1)).to_be_checked()
+    expect(page.locator("#save-status")).to_have_text(PENDING, timeout=5_000)
+    assert stored_answers(live_app, attempt_id) == [None, None]
+    # The database is back: the page saves by itself within the backoff's cap (30 s).
+    monkeypatch.undo()
+    back = time.monotonic()
+    expect(page.locator("#save-status")).to_have_text(re.compile(r"^已保存"), timeout=35_000)
+    recovered_after = time.monotonic() - back
+    assert stored_answers(live_app, attempt_id) == [True, False]
+    print(f"warning after {warned_after:.1f} s; recovered {recovered_after:.1f} s after")
+    # And it goes on autosaving as before.
+    page.locator(".exam-item").nth(0).locator("label.option").nth(1).click()
+    deadline = time.monotonic() + 5
+    while stored_answers(live_app, attempt_id) != [False, False] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert stored_answers(live_app, attempt_id) == [False, False]
+    expect(page.locator("#save-status")).to_have_text(re.compile(r"^已保存"))
+
+
+def test_a_save_whose_answer_was_lost_is_not_taken_for_another_window(
+    page: Page, live_server, live_app, page_problems
+):
+    sitting_id = true_false_sitting(live_app, "a0006")
+    attempt_id = start_sitting(page, live_server, "A0006", sitting_id)
+    page_problems.allow("/save")
+    page_problems.allow("Failed to load resource")
+    bodies, answers = [], []
+    page.on(
+        "request", lambda r: bodies.append(r.post_data_json) if r.url.endswith("/save") else None
+    )
+    page.on("response", lambda r: answers.append(r.status) if r.url.endswith("/save") else None)
+
+    def drop_first_answer(route):
+        if not answers and len(bodies) == 1:
+            route.fetch()  # the server stores the save…
+            route.abort()  # …but its answer never reaches the page (a timeout under load)
+        else:
+            route.continue_()
+
+    page.route("**/save", drop_first_answer)
+    items = page.locator(".exam-item")
+    items.nth(0).locator("label.option").nth(0).click()
+    expect(page.locator("#save-status")).to_have_text(re.compile(r"^已保存"), timeout=10_000)
+    # The retry was the very same save (same seq and page), and the server said "saved".
+    assert len(bodies) >= 2 and bodies[1] == bodies[0]
+    assert stored_answers(live_app, attempt_id)[0] is True
+    # The page keeps autosaving: nothing was taken for another window's save.
+    items.nth(1).locator("label.option").nth(1).click()
+    expect(page.locator("#save-status")).to_have_text(re.compile(r"^已保存"))
+    expect(page.locator("body")).not_to_contain_text("其他窗口")
+    import time
+
+    deadline = time.monotonic() + 5
+    while stored_answers(live_app, attempt_id) != [True, False] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert stored_answers(live_app, attempt_id) == [True, False]
+    assert 409 not in answers
+
+
+def test_time_up_with_the_database_down_keeps_submitting_the_last_answers(
+    page: Page, live_server, live_app, page_problems, monkeypatch
+):
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from exams import engine
+    from exams.models import Attempt
+    from lms.extensions import db
+
+    sitting_id = true_false_sitting(live_app, "a0007", n=1, seconds=12)
+    attempt_id = start_sitting(page, live_server, "A0007", sitting_id)
+    items = page.locator(".exam-item")
+    items.nth(0).locator("label.option").nth(0).click()
+    expect(page.locator("#save-status")).to_have_text(re.compile(r"^已保存"))
+    # The database goes away; the candidate changes the answer (it cannot be saved).
+    page_problems.allow("/save")
+    page_problems.allow("/submit")
+    page_problems.allow("Failed to load resource")
+
+    def database_down(*args, **kwargs):
+        raise OperationalError("UPDATE ex_attempts", {}, sqlite3.OperationalError("locked"))
+
+    monkeypatch.setattr(engine, "save", database_down)
+    items.nth(0).locator("label.option").nth(1).click()
+    expect(page.locator("#save-status")).to_have_text(PENDING, timeout=5_000)
+    # Time is up: the submit fails too, the page says so and keeps trying.
+    expect(page.locator("#save-status")).to_have_text(
+        "答案尚未提交——正在重试，请勿关闭本页", timeout=25_000
+    )
+    expect(page).to_have_url(re.compile(r"/exam/attempts/\d+$"))
+    # Back within the grace: the last answer is submitted and the result shown.
+    monkeypatch.undo()
+    expect(page).to_have_url(re.compile(r"/result$"), timeout=15_000)
+    with live_app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        assert attempt.state.value == "finished" and attempt.finish_reason.value == "timeout"
+        assert attempt.items[0].response is False
+
+
+def test_a_save_the_server_never_answers_is_given_up_and_retried(
+    page: Page, live_server, live_app, page_problems
+):
+    import time
+
+    sitting_id = true_false_sitting(live_app, "a0008", n=1)
+    attempt_id = start_sitting(page, live_server, "A0008", sitting_id)
+    page_problems.allow("/save")
+    page_problems.allow("Failed to load resource")
+    held = []
+
+    def hold(route):
+        held.append(route)  # the server takes the request and never answers
+
+    page.route("**/save", hold)
+    page.locator(".exam-item").nth(0).locator("label.option").nth(0).click()
+    began = time.monotonic()
+    expect(page.locator("#save-status")).to_have_text(PENDING, timeout=5_000)
+    warned_after = time.monotonic() - began
+    # After 10 s the page gives the save up (aborts it) and sends it again.
+    while len(held) < 2 and time.monotonic() - began < 20:
+        page.wait_for_timeout(200)
+    retried_after = time.monotonic() - began
+    assert len(held) == 2 and 10 <= retried_after < 20
+    assert held[1].request.post_data_json == held[0].request.post_data_json
+    page.unroute("**/save")  # the held retry now reaches the server
+    expect(page.locator("#save-status")).to_have_text(re.compile(r"^已保存"), timeout=10_000)
+    assert stored_answers(live_app, attempt_id) == [True]
+    print(f"warning after {warned_after:.1f} s; retried after {retried_after:.1f} s")
+
+
+def test_page_opened_after_the_deadline_within_the_grace_submits_at_once(
+    page: Page, live_server, live_app
+):
+    from exams.models import Attempt
+    from lms.extensions import db
+
+    sitting_id = true_false_sitting(live_app, "a0009", n=1, seconds=8)
+    attempt_id = start_sitting(page, live_server, "A0009", sitting_id)
+    page.locator(".exam-item label.option").first.click()
+    expect(page.locator("#save-status")).to_have_text(re.compile(r"^已保存"))
+    page.goto(f"{live_server}/")  # the candidate left, and comes back after the deadline
+    with live_app.app_context():
+        deadline = db.session.get(Attempt, attempt_id).deadline_at
+    from lms.timeutil import utcnow
+
+    page.wait_for_timeout(max(0, (deadline - utcnow()).total_seconds() + 1) * 1000)
+    page.goto(f"{live_server}/exam/attempts/{attempt_id}")
+    expect(page).to_have_url(re.compile(r"/result$"), timeout=10_000)
+    with live_app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        assert attempt.state.value == "finished" and attempt.items[0].response is True

@@ -481,8 +481,9 @@ def test_monitor_json_runs_a_fixed_number_of_queries(
             start(agent_client_for(app, login, f"a{n}"), sitting)
     with statements() as many:
         assert trainer_client.get(url).status_code == 200
-    # Signed-in user (3), the sitting, its attempts, candidates, their users and roles.
-    assert len(many) == len(few) == 8, "\n".join(s.split("FROM")[1][:60] for s in many)
+    # Signed-in user (1: session, user, roles), the sitting, its attempts, candidates, their
+    # users and roles.
+    assert len(many) == len(few) == 6, "\n".join(s.split("FROM")[1][:60] for s in many)
 
 
 def test_results_and_monitor_link_to_the_answer_sheet(trainer_client, sitting, graded):

@@ -134,3 +134,26 @@ def test_counted_attempt(rule, attempts, expected):
 
 def test_section_numerals():
     assert [rules.section_numeral(i) for i in (1, 2, 5, 10, 11)] == ["一", "二", "五", "十", "11"]
+
+
+@pytest.mark.parametrize(
+    ("last", "last_digest", "seq", "digest", "expected"),
+    [
+        (4, "abc", 4, "abc", rules.SaveCheck(True, "retry")),  # the same save again
+        (4, "abc", 4, "xyz", rules.SaveCheck(False, "stale")),  # another window, same seq
+        (4, None, 4, "abc", rules.SaveCheck(False, "stale")),  # saved before digests
+        (4, "abc", 3, "abc", rules.SaveCheck(False, "stale")),  # an older save
+        (4, "abc", 5, "xyz", rules.SaveCheck(True)),
+    ],
+)
+def test_check_save_recognises_a_retry(last, last_digest, seq, digest, expected):
+    assert rules.check_save(T0, DL, False, last, seq, last_digest, digest) == expected
+
+
+def test_save_digest_depends_on_writer_and_content_not_key_order():
+    a = rules.save_digest("w1", {"1": "A", "2": ["B", "C"]}, {"1": True})
+    assert a == rules.save_digest("w1", {"2": ["B", "C"], "1": "A"}, {"1": True})
+    assert a != rules.save_digest("w2", {"1": "A", "2": ["B", "C"]}, {"1": True})
+    assert a != rules.save_digest("w1", {"1": "A", "2": ["C", "B"]}, {"1": True})
+    assert a != rules.save_digest("w1", {"1": "A", "2": ["B", "C"]}, {})
+    assert len(a) == rules.DIGEST_LENGTH
