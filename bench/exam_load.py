@@ -123,7 +123,10 @@ def read_exam_page(page: str) -> tuple[str, int, list[Item]]:
         options = _options(page, item_id)
         blanks = page.count(f'name="q{item_id}_blank_')
         items.append(Item(item_id, kind, options, blanks))
-    return csrf(page), int(SEQ_RE.search(page).group(1)), items
+    seq = SEQ_RE.search(page)
+    if seq is None or not items:
+        raise Failed("no exam on the page")
+    return csrf(page), int(seq.group(1)), items
 
 
 def _options(page: str, item_id: str) -> list[str]:
@@ -188,7 +191,10 @@ class Candidate:
         resp = await send(self.client, stats, "exam_page", "GET", self.attempt)
         if resp.status_code != 200:
             raise bad_status(stats, "exam_page", resp)
-        self.token, self.seq, self.items = read_exam_page(resp.text)
+        try:
+            self.token, self.seq, self.items = read_exam_page(resp.text)
+        except Failed as exc:
+            raise bad_status(stats, "exam_page", resp, str(exc)) from exc
 
     def changes(self) -> dict:
         """Return the answers that differ from what the server acknowledged (exam.js)."""
