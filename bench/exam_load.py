@@ -54,8 +54,15 @@ class Stats:
     """What every candidate measured (one event loop: no lock needed)."""
 
     ms: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in KINDS})
+    #: Errors by kind, snake_case (``save_http_500``, ``start_timeout``), and one example each.
     errors: Counter = field(default_factory=Counter)
+    examples: dict[str, str] = field(default_factory=dict)
     requests: int = 0
+
+    def error(self, key: str, example: str) -> None:
+        """Count one error of kind ``key``."""
+        self.errors[key] += 1
+        self.examples.setdefault(key, example)
 
 
 class Failed(Exception):
@@ -73,29 +80,30 @@ async def send(
     try:
         resp = await client.request(method, path, **kw)
     except httpx.TimeoutException as exc:
-        raise _failed(stats, f"{kind}: timeout") from exc
+        raise _failed(stats, f"{kind}_timeout", f"{method} {path}") from exc
     except httpx.TransportError as exc:
-        raise _failed(stats, f"{kind}: connection error ({type(exc).__name__})") from exc
+        raise _failed(stats, f"{kind}_connection_error", f"{type(exc).__name__}: {exc}") from exc
     if stats is not None:
         stats.requests += 1
         stats.ms[kind].append((time.perf_counter() - start) * 1000)
     return resp
 
 
-def _failed(stats: Stats | None, error: str) -> "Failed":
+def _failed(stats: Stats | None, key: str, example: str) -> "Failed":
     """Count a request that got no answer and return its exception."""
     if stats is not None:
         stats.requests += 1
-        stats.errors[error] += 1
-    return Failed(error)
+        stats.error(key, example)
+    return Failed(f"{key}: {example}")
 
 
 def bad_status(stats: Stats | None, kind: str, resp: httpx.Response, why: str = "") -> Failed:
     """Count and return the error of an answer that is not the one expected."""
-    error = f"{kind}: HTTP {resp.status_code}{f' ({why})' if why else ''}"
+    body = " ".join(resp.text[:120].split())
+    key, example = f"{kind}_http_{resp.status_code}", f"{why}: {body}" if why else body
     if stats is not None:
-        stats.errors[error] += 1
-    return Failed(error)
+        stats.error(key, example)
+    return Failed(f"{key}: {example}")
 
 
 def csrf(page: str) -> str:
@@ -301,7 +309,7 @@ async def run_clients(base: str, sitting_id: int, usernames: list[str], args):
         # Whoever could not sign in does not sit the exam: an error, not a lost answer.
         for result in results:
             if result is not None:
-                stats.errors[f"sign-in: {str(result)[:80] or type(result).__name__}"] += 1
+                stats.error("sign_in_failed", str(result)[:120] or type(result).__name__)
         sitting = [c for c, r in zip(cands, results, strict=True) if r is None]
         began = time.perf_counter()
         await asyncio.gather(*(take_exam(c, stats, sitting_id, args) for c in sitting))
@@ -367,11 +375,11 @@ def run_once(args, n: int, workdir: Path) -> dict:
     )
     verdict = _exam_db.check(url, str(workdir), sitting_id, log)
     figures = figures_of(args, n, cands, stats, seconds, verdict, url)
-    print_run(args, figures, verdict)
+    print_run(args, figures, stats, verdict)
     return figures
 
 
-def print_run(args, f: dict, verdict) -> None:
+def print_run(args, f: dict, stats: Stats, verdict) -> None:
     """Print one run: percentiles, throughput, errors, a table line and lost=."""
     print(
         f"bench.exam_load: {f['candidates']} candidates, {f['database']}, gunicorn {f['gunicorn']}"
@@ -384,14 +392,13 @@ def print_run(args, f: dict, verdict) -> None:
             f"   ({f[f'{kind}_requests']} requests)"
         )
     print(f"  throughput {f['throughput_rps']} requests/s over {f['measured_s']} s")
-    print(
-        f"  errors {f['errors']}"
-        + "".join(f"\n    {n} x {k}" for k, n in f["errors_by_kind"].items())
-    )
+    print(f"  errors {f['errors']}")
+    for key, n in f["errors_by_kind"].items():
+        print(f"    {n} x {key}  (e.g. {stats.examples[key]})")
     print(TABLE_HEAD)
     print(table_row(f))
     for line in verdict.details[:10]:
-        print(f"  LOST: {line}")
+        print(f"  not as acknowledged: {line}")
     print(f"lost={f['lost']}")
 
 
