@@ -116,9 +116,10 @@ def _agents(n: int) -> list[str]:
         for name in names
     ]
     db.session.execute(insert(User), rows)
-    ids = db.session.scalars(select(User.id).where(User.username.like("l%"))).all()
+    keys = [r["username"] for r in rows]
+    ids = db.session.scalars(select(User.id).where(User.username.in_(keys))).all()
     db.session.execute(insert(UserRole), [{"user_id": i, "role": Role.AGENT} for i in ids])
-    return [r["username"] for r in rows]
+    return keys
 
 
 def seed(url: str, instance: str, n: int, minutes_needed: float) -> tuple[int, list[str]]:
