@@ -1,0 +1,258 @@
+"""Load a real gunicorn the way a monthly exam does, then check nothing acknowledged was lost.
+
+python -m bench.exam_load --candidates N [--database-url URL] [--workers 5] [--threads 4]
+    [--start-window 10] [--save-every 15] [--duration 180] [--ramp] [--json PATH]
+
+Seeds a fresh database (SQLite in a temp dir, or the given PostgreSQL URL, wiped) with N
+agents, a 26-question paper of the demo bank's types and an open sitting for them all;
+starts gunicorn (W workers x T threads) on 127.0.0.1 and signs every candidate in (its
+own cookie jar and connection, as a browser). Measured: each candidate starts the sitting
+at a random moment within the start window, opens the exam page, changes one answer and
+saves it as static/js/exam.js does every save-every seconds (+-20 %), and after duration
+seconds submits with its last changes as the page's final submit does. Then the database,
+read directly, must hold every item's last acknowledged answer and one attempt per
+candidate finalised exactly once: only then does it print lost=0 (exit status 1 otherwise).
+
+--ramp runs N = 250, 500, 1000, 2000, 3000, 4000 (or --steps) until one misses a target
+(start p99 <= 2 s, save p99 <= 150 ms, no errors, nothing lost) and reports the largest
+that met them all. Load generator, server and database share the machine: on few cores
+the generator's own CPU is part of the latency measured.
+"""
+
+import asyncio
+import contextlib
+import json
+import random
+import resource
+import shutil
+import ssl
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import _exam_db
+from bench._common import parser, summarise
+from bench._exam_client import KINDS, Candidate, Failed, Stats, new_client
+from bench.exams import HOST, free_port, start_server, stop_server
+from lms.config import normalise_database_url
+
+TARGETS = {"start_p99_ms": 2000, "save_p99_ms": 150}
+RAMP_STEPS = [250, 500, 1000, 2000, 3000, 4000]
+#: Sign-ins before the measured phase: enough at once to be quick, not a stampede.
+SIGN_IN_CONCURRENCY = 20
+
+
+async def take_exam(cand: Candidate, stats: Stats, sitting_id: int, args) -> None:
+    """Start within the window, save every save-every seconds, submit after duration."""
+    await asyncio.sleep(cand.rnd.uniform(0, args.start_window))
+    began = time.monotonic()
+    try:
+        await cand.start(stats, sitting_id)
+    except Failed:
+        return
+    wait = cand.rnd.uniform(0.2, 1.0) * args.save_every  # the first answer takes a while
+    while time.monotonic() - began + wait < args.duration:
+        await asyncio.sleep(wait)
+        # A failed save is counted; the next one carries its change again, as exam.js's does.
+        with contextlib.suppress(Failed):
+            await cand.save(stats)
+        wait = args.save_every * cand.rnd.uniform(0.8, 1.2)
+    await asyncio.sleep(max(0.0, args.duration - (time.monotonic() - began)))
+    with contextlib.suppress(Failed):  # counted; the check then finds it unfinished
+        await cand.submit(stats)
+
+
+async def run_clients(base: str, sitting_id: int, usernames: list[str], args):
+    """Sign everyone in, then run the measured phase; return candidates, stats, seconds."""
+    ssl_context = ssl.create_default_context()
+    cands = [
+        Candidate(name, new_client(base, ssl_context), random.Random(f"{args.seed}:{name}"))
+        for name in usernames
+    ]
+    gate = asyncio.Semaphore(SIGN_IN_CONCURRENCY)
+
+    async def sign_in(cand):
+        async with gate:
+            await cand.sign_in()
+
+    try:
+        results = await asyncio.gather(*(sign_in(c) for c in cands), return_exceptions=True)
+        stats = Stats()
+        # Whoever could not sign in does not sit the exam: an error, not a lost answer.
+        for result in results:
+            if result is not None:
+                stats.error("sign_in_failed", str(result)[:120] or type(result).__name__)
+        sitting = [c for c, r in zip(cands, results, strict=True) if r is None]
+        began = time.perf_counter()
+        await asyncio.gather(*(take_exam(c, stats, sitting_id, args) for c in sitting))
+        return sitting, stats, time.perf_counter() - began
+    finally:
+        await asyncio.gather(*(c.client.aclose() for c in cands))
+
+
+def raise_open_files_limit() -> None:
+    """Allow a socket per candidate on both sides (client here, server in gunicorn)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def figures_of(args, n: int, cands, stats: Stats, seconds: float, verdict, url: str) -> dict:
+    """Return one run's figures, snake_case with units."""
+    figures: dict = {"candidates": n, "signed_in": len(cands)}
+    figures["database"] = url.split(":", 1)[0].split("+")[0]
+    figures["gunicorn"] = f"{args.workers}x{args.threads}"
+    for kind in KINDS:
+        figures.update(summarise(kind, stats.ms[kind] or [0.0]))
+        figures[f"{kind}_requests"] = len(stats.ms[kind])
+    figures["throughput_rps"] = round(stats.requests / max(seconds, 1e-9), 1)
+    figures["measured_s"] = round(seconds, 1)
+    figures["errors"] = sum(stats.errors.values())
+    figures["errors_by_kind"] = dict(stats.errors.most_common())
+    figures["saves_acknowledged"] = sum(
+        s["acked"] for c in cands for s in c.sends if not s.get("final")
+    )
+    figures["lost"] = verdict.lost
+    figures["lost_answers"] = verdict.lost_answers
+    figures["attempts_not_finalised_once"] = verdict.bad_attempts
+    return figures
+
+
+def meets_targets(f: dict) -> bool:
+    """Tell whether one run met every target of the exam day."""
+    return (
+        f["start_p99_ms"] <= TARGETS["start_p99_ms"]
+        and f["save_p99_ms"] <= TARGETS["save_p99_ms"]
+        and f["errors"] == 0
+        and f["lost"] == 0
+    )
+
+
+def run_once(args, n: int, workdir: Path) -> dict:
+    """Seed, serve, load and check one run of n candidates; return its figures."""
+    url = normalise_database_url(args.database_url or f"sqlite:///{workdir}/bench.db")
+    minutes = (args.start_window + args.duration) / 60 + 10
+    sitting_id, usernames = _exam_db.seed(url, str(workdir), n, minutes)
+    port = free_port()
+    server = start_server(url, str(workdir), port, args.workers, args.threads)
+    try:
+        base = f"http://{HOST}:{port}"
+        cands, stats, seconds = asyncio.run(run_clients(base, sitting_id, usernames, args))
+    finally:
+        stop_server(server)
+    log = {c.username: c.sends for c in cands}
+    (workdir / "sends.json").write_text(
+        json.dumps({"database_url": url, "sitting_id": sitting_id, "candidates": log}),
+        encoding="utf-8",
+    )
+    verdict = _exam_db.check(url, str(workdir), sitting_id, log)
+    figures = figures_of(args, n, cands, stats, seconds, verdict, url)
+    print_run(args, figures, stats, verdict)
+    return figures
+
+
+def print_run(args, f: dict, stats: Stats, verdict) -> None:
+    """Print one run: percentiles, throughput, errors, a table line and lost=."""
+    print(
+        f"bench.exam_load: {f['candidates']} candidates, {f['database']}, gunicorn {f['gunicorn']}"
+        f" on {HOST}; start within {args.start_window:g} s, a save every {args.save_every:g} s,"
+        f" submit after {args.duration:g} s"
+    )
+    for kind in KINDS:
+        print(
+            f"  {kind:<10} p50 {f[f'{kind}_p50_ms']:>8.1f} ms   p99 {f[f'{kind}_p99_ms']:>8.1f} ms"
+            f"   ({f[f'{kind}_requests']} requests)"
+        )
+    print(f"  throughput {f['throughput_rps']} requests/s over {f['measured_s']} s")
+    print(f"  errors {f['errors']}")
+    for key, n in f["errors_by_kind"].items():
+        print(f"    {n} x {key}  (e.g. {stats.examples[key]})")
+    print(TABLE_HEAD)
+    print(table_row(f))
+    for line in verdict.details[:10]:
+        print(f"  not as acknowledged: {line}")
+    print(f"lost={f['lost']}")
+
+
+TABLE_HEAD = (
+    "  | N | db | start p99 ms | page p99 ms | save p50/p99 ms | submit p99 ms | req/s"
+    " | errors | lost |"
+)
+
+
+def table_row(f: dict) -> str:
+    """Return one run as a line of the table under TABLE_HEAD."""
+    return (
+        f"  | {f['candidates']} | {f['database']} | {f['start_p99_ms']:.0f}"
+        f" | {f['exam_page_p99_ms']:.0f} | {f['save_p50_ms']:.0f}/{f['save_p99_ms']:.0f}"
+        f" | {f['submit_p99_ms']:.0f} | {f['throughput_rps']} | {f['errors']} | {f['lost']} |"
+    )
+
+
+def ramp(args, workdir: Path) -> dict:
+    """Run increasing N until one misses a target; return the figures of the ramp."""
+    steps, best = [], None
+    for n in args.steps:
+        step_dir = workdir / f"n{n}"
+        step_dir.mkdir()
+        figures = run_once(args, n, step_dir)
+        figures["meets_targets"] = meets_targets(figures)
+        steps.append(figures)
+        if not figures["meets_targets"]:
+            break
+        best = n
+    print(TABLE_HEAD)
+    print("\n".join(table_row(f) for f in steps))
+    print(
+        f"ramp: largest N meeting the targets = {best or 0} (start p99 <= "
+        f"{TARGETS['start_p99_ms']} ms, save p99 <= {TARGETS['save_p99_ms']} ms, 0 errors, 0 lost)"
+    )
+    return {"ramp_max_candidates": best or 0, "ramp_steps": steps}
+
+
+def arguments(argv=None):
+    """Parse the command line."""
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--candidates", type=int, default=100)
+    p.add_argument("--database-url", help="PostgreSQL URL to wipe and use (default: SQLite)")
+    p.add_argument("--workers", type=int, default=5, help="gunicorn worker processes")
+    p.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    p.add_argument("--start-window", type=float, default=10, help="seconds over which all start")
+    p.add_argument("--save-every", type=float, default=15, help="seconds between saves")
+    p.add_argument("--duration", type=float, default=180, help="seconds from start to submit")
+    p.add_argument("--ramp", action="store_true", help="increase N until a target is missed")
+    p.add_argument("--steps", type=lambda s: [int(x) for x in s.split(",")], default=RAMP_STEPS)
+    p.add_argument("--seed", type=int, default=1, help="seed of the candidates' choices")
+    p.add_argument("--workdir", help="keep the database, server log and sends.json here")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    """Run the benchmark; return 1 if anything acknowledged was lost."""
+    args = arguments(argv)
+    raise_open_files_limit()
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="bench-exam-load-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    if args.ramp:
+        figures = ramp(args, workdir)
+        lost = any(s["lost"] for s in figures["ramp_steps"])
+    else:
+        figures = run_once(args, args.candidates, workdir)
+        lost = figures["lost"] > 0
+    report_json(figures, args.json)
+    if lost:
+        print(f"  (database, server log and sends.json kept in {workdir})")
+    elif not args.workdir:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 1 if lost else 0
+
+
+def report_json(figures: dict, path: str | None) -> None:
+    """Write the figures as one JSON object (the contract's benchmark format)."""
+    if path:
+        Path(path).write_text(json.dumps(figures, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""bench.exam_load at toy size: it runs end to end, and its check can fail.
+
+A check that cannot fail proves nothing, so after a clean run the database is damaged
+on purpose (an acknowledged answer erased, an attempt reopened) and the check must say so.
+"""
+
+import contextlib
+import io
+import json
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bench import _exam_db, exam_load
+
+pytestmark = pytest.mark.bench
+
+
+def test_expected_answers_later_acknowledged_save_overwrites():
+    sends = [
+        {"answers": {"1": "A", "2": "B"}, "acked": True},
+        {"answers": {"1": "C"}, "acked": True},
+        {"answers": {"2": "D"}, "acked": False},  # may or may not be stored
+        {"answers": {"3": "E"}, "acked": False},  # never acknowledged: nothing owed
+    ]
+    assert _exam_db.expected_answers(sends) == {"1": ("C", []), "2": ("B", ["D"])}
+
+
+@pytest.fixture(scope="module")
+def clean_run(tmp_path_factory):
+    """Run the benchmark once with 3 candidates for a few seconds on SQLite."""
+    workdir = tmp_path_factory.mktemp("exam-load")
+    argv = ["--candidates", "3", "--workers", "1", "--threads", "4", "--start-window", "0.5"]
+    argv += ["--save-every", "0.5", "--duration", "2.5", "--workdir", str(workdir)]
+    argv += ["--json", str(workdir / "figures.json")]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = exam_load.main(argv)
+    return workdir, status, out.getvalue()
+
+
+def _sends(workdir):
+    return json.loads((workdir / "sends.json").read_text(encoding="utf-8"))
+
+
+def _recheck(workdir):
+    sends = _sends(workdir)
+    return _exam_db.check(
+        sends["database_url"], str(workdir), sends["sitting_id"], sends["candidates"]
+    )
+
+
+def test_exam_load_clean_run_prints_lost_0(clean_run):
+    workdir, status, out = clean_run
+    figures = json.loads((workdir / "figures.json").read_text(encoding="utf-8"))
+    assert status == 0, out
+    assert "lost=0" in out.splitlines()
+    assert figures["lost"] == 0 and figures["errors"] == 0
+    assert figures["saves_acknowledged"] >= 3 and figures["submit_requests"] == 3
+    assert {"start_p99_ms", "save_p99_ms", "throughput_rps"} <= figures.keys()
+
+
+def test_exam_load_check_finds_an_erased_answer(clean_run):
+    workdir, _, _ = clean_run
+    sends = _sends(workdir)["candidates"]
+    username, log = next(iter(sends.items()))
+    item_id = next(iter(log[0]["answers"]))  # acknowledged, and on the page till the end
+    engine = create_engine(_sends(workdir)["database_url"])
+    with engine.begin() as conn:
+        before = conn.execute(
+            text("SELECT response FROM ex_attempt_items WHERE id = :id"), {"id": int(item_id)}
+        ).scalar_one()
+        conn.execute(
+            text("UPDATE ex_attempt_items SET response = NULL WHERE id = :id"), {"id": int(item_id)}
+        )
+    try:
+        verdict = _recheck(workdir)
+        assert (verdict.lost, verdict.lost_answers) == (1, 1)
+        assert verdict.details[0].startswith(f"{username}: item {item_id} holds None")
+    finally:
+        with engine.begin() as conn:
+            conn.execute(
+                text("UPDATE ex_attempt_items SET response = :r WHERE id = :id"),
+                {"r": before, "id": int(item_id)},
+            )
+        engine.dispose()
+    assert _recheck(workdir).lost == 0
+
+
+def test_exam_load_check_finds_an_attempt_not_finalised(clean_run):
+    workdir, _, _ = clean_run
+    engine = create_engine(_sends(workdir)["database_url"])
+    with engine.begin() as conn:
+        attempt_id = conn.execute(text("SELECT min(id) FROM ex_attempts")).scalar_one()
+        conn.execute(
+            text("UPDATE ex_attempts SET finished_at = NULL WHERE id = :id"), {"id": attempt_id}
+        )
+    engine.dispose()
+    verdict = _recheck(workdir)
+    assert (verdict.lost, verdict.bad_attempts) == (1, 1)
