@@ -127,6 +127,7 @@ def _open_attempt(sitting: Sitting) -> Attempt | None:
 def attempt(attempt_id: int):
     """Show the exam page; a finished attempt goes to its result."""
     attempt = own_attempt(attempt_id)
+    engine.deliver(attempt)  # the clock starts when this page first goes out
     if engine.finalise_if_overdue(attempt):
         flash(_("Time is up: your answers were submitted automatically."), "info")
     if attempt.state == AttemptState.FINISHED:

@@ -503,6 +503,40 @@ def update_totals(attempt: Attempt) -> None:
     db.session.flush()
 
 
+def deliver(attempt: Attempt, now: datetime | None = None) -> bool:
+    """Start the clock when the exam page first reaches the candidate; True the first time.
+
+    A start whose page never arrived (a timeout under load, a dropped connection) costs
+    the candidate nothing if they come back before its deadline: the time between the start
+    and the first delivery is given back, up to the window's close.
+    """
+    now = now or utcnow()
+    if attempt.delivered_at is not None or attempt.state != AttemptState.IN_PROGRESS:
+        return False
+    if rules.is_overdue(now, attempt.deadline_at):
+        return False  # too late: it is finalised as it stands
+    candidate = db.session.scalar(
+        select(Candidate).where(
+            Candidate.sitting_id == attempt.sitting_id, Candidate.user_id == attempt.user_id
+        )
+    )
+    closes = window(attempt.sitting, candidate)[1] if candidate is not None else now
+    started_at, deadline_at = rules.delivered_clock(
+        attempt.started_at, attempt.deadline_at, now, closes
+    )
+    won = db.session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt.id, Attempt.delivered_at.is_(None))
+        .values(delivered_at=now, started_at=started_at, deadline_at=deadline_at)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won:
+        set_committed_value(attempt, "delivered_at", now)
+        set_committed_value(attempt, "started_at", started_at)
+        set_committed_value(attempt, "deadline_at", deadline_at)
+    return bool(won)
+
+
 def finalise_if_overdue(attempt: Attempt, now: datetime | None = None) -> bool:
     """Finalise an open attempt past its deadline (lazily, on any access)."""
     now = now or utcnow()

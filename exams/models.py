@@ -307,7 +307,10 @@ class Attempt(db.Model):
     state: Mapped[AttemptState] = mapped_column(
         enum_column(AttemptState, "attempt_state"), default=AttemptState.IN_PROGRESS
     )
+    #: When the clock started: the start, moved to the first delivery of the exam page.
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: When the exam page first reached the candidate (None until then).
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Kept on the server: the earlier of start + time limit (+ extra) and the window's close.
     deadline_at: Mapped[datetime] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -20,6 +20,15 @@ def deadline(
     return min(started_at + timedelta(minutes=time_limit_minutes + extra_minutes), closes_at)
 
 
+def delivered_clock(
+    started_at: datetime, deadline_at: datetime, delivered_at: datetime, closes_at: datetime
+) -> tuple[datetime, datetime]:
+    """Return (start, deadline) once the exam page is first delivered: the time between the
+    start and the delivery (a page that never arrived) is given back, up to the close."""
+    gap = max(delivered_at - started_at, timedelta(0))
+    return started_at + gap, max(deadline_at, min(deadline_at + gap, closes_at))
+
+
 def seconds_left(now: datetime, deadline_at: datetime) -> int:
     """Return the whole seconds left before the deadline (never negative)."""
     return max(0, int((deadline_at - now).total_seconds()))
