@@ -30,6 +30,8 @@ class Stats:
     errors: Counter = field(default_factory=Counter)
     examples: dict[str, str] = field(default_factory=dict)
     requests: int = 0
+    #: Requests sent again on a new connection after a kept-alive one was closed under them.
+    reconnects: int = 0
 
     def error(self, key: str, example: str) -> None:
         """Count one error of kind ``key``."""
@@ -50,7 +52,15 @@ async def send(
     """
     start = time.perf_counter()
     try:
-        resp = await client.request(method, path, **kw)
+        try:
+            resp = await client.request(method, path, **kw)
+        except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):
+            # The server closed a kept-alive connection as it was reused: a browser sends the
+            # request again on a new one (every request here is safe to repeat: a save by its
+            # seq and digest, a start by the open attempt, a submit by finalising once).
+            if stats is not None:
+                stats.reconnects += 1
+            resp = await client.request(method, path, **kw)
     except httpx.TimeoutException as exc:
         raise _failed(stats, f"{kind}_timeout", f"{method} {path}") from exc
     except httpx.TransportError as exc:

@@ -107,6 +107,7 @@ def figures_of(args, n: int, cands, stats: Stats, seconds: float, verdict, url: 
         figures.update(summarise(kind, stats.ms[kind] or [0.0]))
         figures[f"{kind}_requests"] = len(stats.ms[kind])
     figures["throughput_rps"] = round(stats.requests / max(seconds, 1e-9), 1)
+    figures["reconnects"] = stats.reconnects
     figures["measured_s"] = round(seconds, 1)
     figures["errors"] = sum(stats.errors.values())
     figures["errors_by_kind"] = dict(stats.errors.most_common())
@@ -165,7 +166,7 @@ def print_run(args, f: dict, stats: Stats, verdict) -> None:
             f"   ({f[f'{kind}_requests']} requests)"
         )
     print(f"  throughput {f['throughput_rps']} requests/s over {f['measured_s']} s")
-    print(f"  errors {f['errors']}")
+    print(f"  errors {f['errors']}  (sent again after a closed keep-alive: {f['reconnects']})")
     for key, n in f["errors_by_kind"].items():
         print(f"    {n} x {key}  (e.g. {stats.examples[key]})")
     print(TABLE_HEAD)
