@@ -86,13 +86,14 @@ def my_exams():
 def start(sitting_id: int):
     """Start (or resume) my attempt at a sitting."""
     sitting = db.session.get(Sitting, sitting_id) or abort(404)
-    if engine.candidate_of(sitting, current_user) is None:
+    candidate = engine.candidate_of(sitting, current_user)
+    if candidate is None:
         abort(404)
     open_attempt = _open_attempt(sitting)
     if open_attempt is not None and not engine.finalise_if_overdue(open_attempt):
         return redirect(url_for("exam.attempt", attempt_id=open_attempt.id))
     try:
-        attempt = engine.start(sitting, current_user)
+        attempt = engine.start(sitting, current_user, candidate=candidate)
     except engine.StartRefused as exc:
         # Nothing was written but the finalisation of overdue attempts, which stands.
         winner = _open_attempt(sitting) if exc.reason == "open_attempt" else None

@@ -23,7 +23,7 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -168,20 +168,41 @@ def draw_questions(paper, rnd: random.Random) -> list[tuple[int, list[int]]]:
 
 
 def start(
-    sitting: Sitting, user, now: datetime | None = None, rnd: random.Random | None = None
+    sitting: Sitting,
+    user,
+    now: datetime | None = None,
+    rnd: random.Random | None = None,
+    candidate: Candidate | None = None,
 ) -> Attempt:
-    """Start an attempt: freeze its questions, their versions and the option order."""
+    """Start an attempt: freeze its questions, their versions and the option order.
+
+    ``candidate`` is the user's candidate row when the caller has it already.
+    """
     now = now or utcnow()
     rnd = rnd or random.SystemRandom()
-    candidate = candidate_of(sitting, user)
+    candidate = candidate or candidate_of(sitting, user)
     if candidate is None:
         raise ValidationFailed(_("You are not a candidate of this exam."))
-    finalise_overdue_of(user, now)
-    attempts = list(
+    # One query for the attempts at this sitting and the user's overdue ones elsewhere,
+    # which are finalised first (one open attempt at a time).
+    mine = list(
         db.session.scalars(
-            select(Attempt).where(Attempt.sitting_id == sitting.id, Attempt.user_id == user.id)
+            select(Attempt).where(
+                Attempt.user_id == user.id,
+                or_(
+                    Attempt.sitting_id == sitting.id,
+                    and_(
+                        Attempt.state == AttemptState.IN_PROGRESS,
+                        Attempt.deadline_at < now - rules.GRACE,
+                    ),
+                ),
+            )
         )
     )
+    for overdue in mine:
+        if overdue.state == AttemptState.IN_PROGRESS and overdue.deadline_at < now - rules.GRACE:
+            finalise(overdue, FinishReason.TIMEOUT, now)
+    attempts = [a for a in mine if a.sitting_id == sitting.id]
     opens, closes = window(sitting, candidate)
     check = rules.can_start(
         now,
@@ -208,7 +229,7 @@ def start(
         for q in db.session.scalars(
             select(Question)
             .where(Question.id.in_([i for _, ids in drawn for i in ids]))
-            .options(selectinload(Question.current))
+            .options(joinedload(Question.current))
         )
     }
     attempt = Attempt(
