@@ -1,7 +1,6 @@
 """When the database is unreachable or the pool is exhausted the app answers 503 with
 Retry-After (JSON for saves, a short translated page otherwise), never 500."""
 
-import sqlite3
 from contextlib import contextmanager
 
 import pytest
@@ -13,11 +12,24 @@ from tests.exams.test_attempts import letters, start
 from tests.helpers import text, zh
 
 
+class DriverError:
+    """An OperationalError of whichever driver the test database uses (sqlite3, psycopg):
+    SQLAlchemy wraps only its own driver's errors."""
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def __call__(self, dialect):
+        return dialect.dbapi.OperationalError(self.message)
+
+
 @contextmanager
 def database_down(error):
     """Make every statement fail in the driver as a locked, lost or exhausted database
     does, until the block ends (SQLAlchemy wraps the driver's error as it would)."""
     dialect = db.engine.dialect
+    if isinstance(error, DriverError):
+        error = error(dialect)
 
     def fail(*args, **kwargs):
         raise error
@@ -29,8 +41,8 @@ def database_down(error):
 
 
 FAILURES = [
-    pytest.param(sqlite3.OperationalError("database is locked"), id="locked"),
-    pytest.param(sqlite3.OperationalError("unable to open database file"), id="unreachable"),
+    pytest.param(DriverError("database is locked"), id="locked"),
+    pytest.param(DriverError("unable to open database file"), id="unreachable"),
     pytest.param(sa_exc.TimeoutError("QueuePool limit of size 5 overflow 10 reached"), id="pool"),
     pytest.param(sa_exc.DisconnectionError("server closed the connection"), id="disconnected"),
 ]
@@ -74,7 +86,7 @@ def test_page_answers_503_html_with_retry_after(agent_client, sitting, error):
 def test_page_unavailable_in_english(agent_client, sitting):
     with agent_client.session_transaction() as session:
         session["lang"] = "en"
-    with database_down(sqlite3.OperationalError("database is locked")):
+    with database_down(DriverError("database is locked")):
         resp = agent_client.get("/exam/")
     assert resp.status_code == 503
     assert "The service is temporarily unavailable" in text(resp)
@@ -82,7 +94,7 @@ def test_page_unavailable_in_english(agent_client, sitting):
 
 
 def test_signed_out_page_unavailable_too(client, sitting):
-    with database_down(sqlite3.OperationalError("database is locked")):
+    with database_down(DriverError("database is locked")):
         resp = client.get("/login")
         health = client.get("/healthz")
     # /login needs no database to show its form; the health check reports the failure.
