@@ -166,42 +166,47 @@ class OwnRedis:
         return subprocess.run(cmd, capture_output=True, text=True, check=False)
 
 
-async def probe_sign_ins(base: str, usernames: list[str], note: dict) -> None:
-    """Sign in with fresh clients (right, then wrong passwords); note each answer's status."""
+async def probe_sign_ins(base: str, tries: list[tuple[str, bool]]) -> list[str]:
+    """Sign in with a fresh client per (username, right password?); return "right:302"..."""
     from bench import _exam_db
     from bench._exam_client import csrf
 
     statuses = []
-    for i, name in enumerate(usernames[:SIGN_IN_PROBES]):
-        password = _exam_db.PASSWORD if i < SIGN_IN_PROBES - 2 else "wrong-Pass-9"
+    for name, right in tries:
+        password = _exam_db.PASSWORD if right else "wrong-Pass-9"
         async with new_client(base, ssl.create_default_context()) as client:
             try:
                 page = await client.get("/login")
                 form = {"username": name, "password": password, "csrf_token": csrf(page.text)}
                 resp = await client.post("/login", data=form)
-                statuses.append(f"{'right' if i < SIGN_IN_PROBES - 2 else 'wrong'}:"
-                                f"{resp.status_code}")  # fmt: skip
+                statuses.append(f"{'right' if right else 'wrong'}:{resp.status_code}")
             except Exception as exc:  # what went wrong is the finding
                 statuses.append(f"error:{type(exc).__name__}")
         await asyncio.sleep(0.3)
-    note["sign_ins_during_outage"] = statuses
-    # Works (302), refuses on the form (200) or cleanly (4xx, 503): never another 5xx.
-    note["sign_in_fails_safe"] = all(
-        s.split(":")[1] in {"302", "200", "503"} or s.split(":")[1].startswith("4")
-        for s in statuses
-        if not s.startswith("error")
-    ) and not any(s.startswith("error") for s in statuses)
+    return statuses
+
+
+def fails_safe(statuses: list[str]) -> bool:
+    """Works (302), refuses on the form (200, 4xx) or cleanly (503): never another 5xx."""
+    codes = [s.split(":")[1] for s in statuses]
+    return all(c in {"302", "200", "503"} or c.startswith("4") for c in codes)
 
 
 async def stop_redis(redis: OwnRedis, base: str, usernames: list[str], args, note: dict):
-    """Shut Redis down, probe sign-in during the outage, start it again."""
+    """Shut Redis down, probe sign-in during the outage, start it again, probe once more."""
     redis.stop()
     down_at = time.monotonic()
     await asyncio.sleep(1)
-    await probe_sign_ins(base, usernames, note)
+    # Right passwords, then the last two wrong; other candidates' accounts than the load's.
+    tries = [(name, i < SIGN_IN_PROBES - 2) for i, name in enumerate(usernames[:SIGN_IN_PROBES])]
+    statuses = await probe_sign_ins(base, tries)
+    note["sign_ins_during_outage"] = statuses
+    note["sign_in_fails_safe"] = fails_safe(statuses)
     await asyncio.sleep(max(0.0, args.outage - (time.monotonic() - down_at)))
     await asyncio.to_thread(redis.start)
     note["redis_down_s"] = round(time.monotonic() - down_at, 2)
+    after = await probe_sign_ins(base, [(usernames[SIGN_IN_PROBES % len(usernames)], True)])
+    note["sign_in_after_outage"] = after[0]
 
 
 # --- the run and its figures --------------------------------------------------------------
@@ -300,7 +305,8 @@ def print_faults(f: dict) -> None:
         f" (the fault itself took {f['fault_done_s']:g} s)"
     )
     for key in ("killed_pid", "worker_respawned_s", "cluster", "postgres_restart_s",
-                "redis_down_s", "sign_ins_during_outage", "sign_in_fails_safe"):  # fmt: skip
+                "redis_down_s", "sign_ins_during_outage", "sign_in_fails_safe",
+                "sign_in_after_outage"):  # fmt: skip
         if key in f:
             print(f"  {key}: {f[key]}")
     print(f"  errors before the fault: {f['errors_before_fault']}")
