@@ -243,7 +243,7 @@ def recovery(cands, fault_at: float, period: float) -> dict:
         ):
             back = s
             break
-    out["back_under_p99_s"] = round(back["sent_at"] - fault_at, 2) if back else None
+    out["back_under_p99_s"] = round(back["answered_at"] - fault_at, 2) if back else None
     out["after_fault_save_p99_ms"] = round(
         percentile([s["answered_at"] - s["sent_at"] for s in after] or [0.0], 99) * 1000, 1
     )
