@@ -32,10 +32,13 @@ class Stats:
     requests: int = 0
     #: Requests sent again on a new connection after a kept-alive one was closed under them.
     reconnects: int = 0
+    #: (time.monotonic(), kind) of every error, in order: bench.exam_faults tells them apart.
+    timeline: list[tuple[float, str]] = field(default_factory=list)
 
     def error(self, key: str, example: str) -> None:
         """Count one error of kind ``key``."""
         self.errors[key] += 1
+        self.timeline.append((time.monotonic(), key))
         self.examples.setdefault(key, example)
 
 
@@ -200,15 +203,20 @@ class Candidate:
         self.sends.append(record)
         body = json.dumps({"seq": self.seq, "answers": answers, "flags": {}})
         headers = {"Content-Type": "application/json", "X-CSRFToken": self.token}
-        resp = await send(
-            self.client,
-            stats,
-            "save",
-            "POST",
-            f"{self.attempt}/save",
-            content=body,
-            headers=headers,
-        )
+        # When it was sent and answered (time.monotonic()), for bench.exam_faults' recovery.
+        record["sent_at"] = time.monotonic()
+        try:
+            resp = await send(
+                self.client,
+                stats,
+                "save",
+                "POST",
+                f"{self.attempt}/save",
+                content=body,
+                headers=headers,
+            )
+        finally:
+            record["answered_at"] = time.monotonic()
         record["status"] = resp.status_code
         try:
             ok = resp.status_code == 200 and resp.json().get("ok") is True

@@ -63,8 +63,12 @@ async def take_exam(cand: Candidate, stats: Stats, sitting_id: int, args) -> Non
         await cand.submit(stats)
 
 
-async def run_clients(base: str, sitting_id: int, usernames: list[str], args):
-    """Sign everyone in, then run the measured phase; return candidates, stats, seconds."""
+async def run_clients(base: str, sitting_id: int, usernames: list[str], args, during=None):
+    """Sign everyone in, then run the measured phase; return candidates, stats, seconds.
+
+    ``during(stats, candidates)``, if given, is a coroutine run alongside the measured
+    phase (bench.exam_faults injects its fault from there).
+    """
     ssl_context = ssl.create_default_context()
     cands = [
         Candidate(name, new_client(base, ssl_context), random.Random(f"{args.seed}:{name}"))
@@ -85,7 +89,8 @@ async def run_clients(base: str, sitting_id: int, usernames: list[str], args):
                 stats.error("sign_in_failed", str(result)[:120] or type(result).__name__)
         sitting = [c for c, r in zip(cands, results, strict=True) if r is None]
         began = time.perf_counter()
-        await asyncio.gather(*(take_exam(c, stats, sitting_id, args) for c in sitting))
+        extra = [during(stats, sitting)] if during else []
+        await asyncio.gather(*(take_exam(c, stats, sitting_id, args) for c in sitting), *extra)
         return sitting, stats, time.perf_counter() - began
     finally:
         await asyncio.gather(*(c.client.aclose() for c in cands))
@@ -130,8 +135,11 @@ def meets_targets(f: dict) -> bool:
     )
 
 
-def run_once(args, n: int, workdir: Path) -> dict:
-    """Seed, serve, load and check one run of n candidates; return its figures."""
+def run_once(args, n: int, workdir: Path, during=None) -> dict:
+    """Seed, serve, load and check one run of n candidates; return its figures.
+
+    ``during(server, stats, candidates)``: see run_clients (server: the gunicorn process).
+    """
     url = normalise_database_url(args.database_url or f"sqlite:///{workdir}/bench.db")
     minutes = (args.start_window + args.duration) / 60 + 10
     sitting_id, usernames = _exam_db.seed(url, str(workdir), n, minutes)
@@ -139,7 +147,8 @@ def run_once(args, n: int, workdir: Path) -> dict:
     server = start_server(url, str(workdir), port, args.workers, args.threads)
     try:
         base = f"http://{HOST}:{port}"
-        cands, stats, seconds = asyncio.run(run_clients(base, sitting_id, usernames, args))
+        hook = (lambda stats, cands: during(server, stats, cands)) if during else None
+        cands, stats, seconds = asyncio.run(run_clients(base, sitting_id, usernames, args, hook))
     finally:
         stop_server(server)
     log = {c.username: c.sends for c in cands}

@@ -15,7 +15,17 @@ RETRY_AFTER_SECONDS = 5
 
 #: The database is locked, unreachable or gone (OperationalError, DisconnectionError), or
 #: every pooled connection is busy (TimeoutError): the server is overloaded, not broken.
-UNAVAILABLE = (sa_exc.OperationalError, sa_exc.DisconnectionError, sa_exc.TimeoutError)
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,
+)
+try:  # Redis (REDIS_URL: sign-in lockout, the job queue) down: refuse cleanly, not 500.
+    from redis import exceptions as redis_exc
+
+    UNAVAILABLE += (redis_exc.ConnectionError, redis_exc.TimeoutError)
+except ImportError:  # pragma: no cover (redis is optional without REDIS_URL)
+    pass
 
 
 def wants_json() -> bool:
@@ -40,7 +50,7 @@ def safe_locale() -> str:
 
 def unavailable(error):
     """Answer 503 with Retry-After: the client should try again, nothing is lost."""
-    current_app.logger.error("database unavailable: %s", error, exc_info=error)
+    current_app.logger.error("database or Redis unavailable: %s", error, exc_info=error)
     locale = safe_locale()
     if g.get("_login_user") is None:
         # Templates get current_user; loading it would ask the database again and fail.

@@ -380,3 +380,24 @@ def test_every_role_of_a_user_loads_with_the_session(app, make_user, login):
     assert resp.status_code == 200  # an admin page: the third role counts
     first = q.statements[0]
     assert "user_sessions" in first and "users" in first and "user_roles" in first
+
+
+def test_sign_in_with_redis_down_is_refused_cleanly(app, client, make_user):
+    """REDIS_URL set and Redis stopped: sign-in answers 503 (fails closed), never 500."""
+    import socket
+
+    import redis
+
+    from lms.accounts.throttle import RedisStore
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there once closed
+    down = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.5)
+    app.extensions["lms_throttle_store"] = RedisStore(down)
+    make_user(Role.AGENT, username="a1")
+    for password in (PASSWORD, "wrong-pass1"):
+        resp = client.submit("/login", {"username": "a1", "password": password})
+        assert resp.status_code == 503
+        assert resp.headers["Retry-After"]
+    assert count(UserSession) == 0
