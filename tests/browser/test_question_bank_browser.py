@@ -144,3 +144,16 @@ def test_import_report_lists_every_loss_of_a_question_in_its_row(page: Page, liv
         expect(row).to_contain_text(text)
     expect(row.locator("li")).to_have_count(4)
     page.screenshot(path="test-results/qb-import-losses.png", full_page=True)
+
+
+def test_trainer_names_a_question_and_finds_it_by_name(page: Page, live_server):
+    """The name typed in the form is saved, searched and shown in the list."""
+    sign_in_as_trainer(page, live_server)
+    page.goto(f"{live_server}/qb/1/edit")
+    page.get_by_label("试题名称（可选）").fill("服务时间题")
+    with page.expect_navigation():
+        page.locator("form.question-form button[type=submit]").last.click()
+    page.goto(f"{live_server}/qb/")
+    page.get_by_label("搜索题干或名称").fill("服务时间题")
+    page.get_by_role("button", name="筛选").click()
+    expect(page.locator("tbody .q-name")).to_have_text(["服务时间题"])

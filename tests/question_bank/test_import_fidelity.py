@@ -234,39 +234,31 @@ def test_question_names_are_kept_searchable_and_exported(app, trainer, trainer_c
     assert "::挂失第一步::" in transfer.export_questions("gift").decode()
 
 
+def save_name(client, q, name: str):
+    """Post the edit form of a true/false question with ``name``, the rest unchanged."""
+    db.session.expire_all()
+    fields = {
+        "qtype": "true_false",
+        "category_id": str(q.category_id),
+        "stem": "挂失前应核实身份。",
+        "correct": "true",
+        "difficulty": "3",
+        "default_points": "1",
+        "revision": str(db.session.get(Question, q.id).revision),
+        "name": name,
+    }
+    return client.submit(f"/qb/{q.id}/edit", fields)
+
+
 def test_question_name_is_edited_in_the_form(app, trainer_client, make_question):
     q = make_question(stem="挂失前应核实身份。")
     form = text(trainer_client.get(f"/qb/{q.id}/edit"))
     assert 'name="name"' in form
-    resp = trainer_client.submit(
-        f"/qb/{q.id}/edit",
-        {
-            "qtype": "true_false",
-            "category_id": str(q.category_id),
-            "stem": "挂失前应核实身份。",
-            "correct": "true",
-            "difficulty": "3",
-            "default_points": "1",
-            "revision": str(q.revision),
-            "name": "  挂失   身份核实 ",
-        },
-    )
+    resp = save_name(trainer_client, q, "  挂失   身份核实 ")
     assert resp.status_code in (200, 302, 303), text(resp)
     db.session.expire_all()
     assert db.session.get(Question, q.id).name == "挂失 身份核实"
-    too_long = trainer_client.submit(
-        f"/qb/{q.id}/edit",
-        {
-            "qtype": "true_false",
-            "category_id": str(q.category_id),
-            "stem": "挂失前应核实身份。",
-            "correct": "true",
-            "difficulty": "3",
-            "default_points": "1",
-            "revision": str(db.session.get(Question, q.id).revision),
-            "name": "长" * 256,
-        },
-    )
+    too_long = save_name(trainer_client, q, "长" * 256)
     assert too_long.status_code == 422
     assert zh("The name may be at most %(n)d characters.", n=255) in text(too_long)
     db.session.expire_all()
