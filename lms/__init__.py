@@ -100,13 +100,14 @@ def configure_blueprints(app: Flask) -> None:
 
 def configure_hooks(app: Flask) -> None:
     """Install access checks and security headers."""
-    from lms import security, web
+    from lms import overload, security, web
     from lms.accounts import access
     from lms.accounts.models import Role
     from lms.people.models import AgentStatus
 
     app.before_request(web.refuse_nul_bytes)
     app.before_request(access.enforce)
+    overload.init_app(app)  # first of all: a shed request loads nothing
     app.after_request(security.set_headers)
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals.update(Role=Role, AgentStatus=AgentStatus)

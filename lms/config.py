@@ -92,5 +92,8 @@ def from_environment(instance_path: str) -> dict:
         "PASSWORD_HASH_MEMORY_COST": int(os.environ.get("LMS_ARGON2_MEMORY_KIB", 19 * 1024)),
         #: Number of reverse proxies in front of the app whose X-Forwarded-* headers we trust.
         "PROXY_HOPS": int(os.environ.get("LMS_PROXY_HOPS", 0)),
+        #: A request the proxy says waited longer than this in its queue is answered 503 at
+        #: once (lms.overload); 0 turns shedding off.
+        "SHED_QUEUED_SECONDS": float(os.environ.get("LMS_SHED_QUEUED_SECONDS", 10)),
         "TESTING": False,
     }

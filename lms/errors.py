@@ -8,6 +8,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import inspect
 
 from lms.extensions import db
+from lms.overload import Overloaded
 
 #: Seconds a client is asked to wait before trying again when the database cannot answer
 #: (the exam page adds its own random jitter, so candidates do not all return at once).
@@ -50,7 +51,10 @@ def safe_locale() -> str:
 
 def unavailable(error):
     """Answer 503 with Retry-After: the client should try again, nothing is lost."""
-    current_app.logger.error("database or Redis unavailable: %s", error, exc_info=error)
+    if isinstance(error, Overloaded):
+        current_app.logger.warning("shed: %s %s %s", request.method, request.path, error)
+    else:
+        current_app.logger.error("database or Redis unavailable: %s", error, exc_info=error)
     locale = safe_locale()
     if g.get("_login_user") is None:
         # Templates get current_user; loading it would ask the database again and fail.
@@ -82,6 +86,7 @@ def init_app(app) -> None:
     """Register the error handlers."""
     for error in UNAVAILABLE:
         app.register_error_handler(error, unavailable)
+    app.register_error_handler(Overloaded, unavailable)
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
