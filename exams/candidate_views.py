@@ -11,7 +11,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from exams import engine, printing, results, rules
-from exams.models import Attempt, AttemptItem, AttemptState, Candidate, FinishReason, Sitting
+from exams.models import (
+    Attempt,
+    AttemptItem,
+    AttemptState,
+    Candidate,
+    FinishReason,
+    Paper,
+    PaperSection,
+    Sitting,
+)
 from lms.accounts.access import signed_in
 from lms.accounts.services import ValidationFailed
 from lms.extensions import db
@@ -35,11 +44,20 @@ def own_attempt(attempt_id: int, with_items: bool = True) -> Attempt:
 def my_sittings():
     """Return (sitting, candidate, attempts, window) for the current user, newest first."""
     engine.finalise_overdue_of(current_user)
+    # The papers' sections come along (full marks): a few statements however many sittings.
     rows = db.session.execute(
         select(Sitting, Candidate)
         .join(Candidate, Candidate.sitting_id == Sitting.id)
         .where(Candidate.user_id == current_user.id)
         .order_by(Sitting.opens_at.desc())
+        .options(
+            selectinload(Sitting.paper)
+            .selectinload(Paper.sections)
+            .selectinload(PaperSection.items),
+            selectinload(Sitting.paper)
+            .selectinload(Paper.sections)
+            .selectinload(PaperSection.rules),
+        )
     ).all()
     attempts: dict[int, list] = {}
     for a in db.session.scalars(

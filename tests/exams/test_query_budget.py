@@ -113,3 +113,29 @@ def test_start_does_not_grow_with_the_draw_rules(
         assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
         measured.append(q.count)
     assert measured[0] == measured[1] - 1, f"start with 1 rule, 4 rules: {measured}"
+
+
+#: "My exams": the sign-in check, the overdue sweep, the sittings with their candidate rows,
+#: the attempts and the papers' sections for full marks, however many sittings there are.
+MY_EXAMS_CEILING = 8
+
+
+def test_my_exams_does_not_grow_with_the_sittings(
+    app, make_user, make_question, make_paper, make_sitting, login
+):
+    user = make_user(Role.AGENT, username="many")
+    client = app.test_client()
+    login(client, user.username)
+    measured = []
+    for new in (1, 5):  # one sitting, then six
+        for _ in range(new):
+            paper = make_paper([make_question("true_false") for _ in range(3)])
+            sitting = make_sitting(paper=paper, candidates=[user])
+            token = client.csrf_token()
+            resp = client.post(f"/exam/sittings/{sitting.id}/start", data={"csrf_token": token})
+            assert resp.status_code == 302
+        with count_queries() as q:
+            assert client.get("/exam/").status_code == 200
+        measured.append(q.count)
+    assert measured[0] == measured[1], f"my exams with 1 sitting, 6 sittings: {measured}"
+    assert measured[0] <= MY_EXAMS_CEILING, measured
