@@ -14,9 +14,10 @@ read directly, must hold every item's last acknowledged answer and one attempt p
 candidate finalised exactly once: only then does it print lost=0 (exit status 1 otherwise).
 
 --ramp runs N = 250, 500, 1000, 2000, 3000, 4000 (or --steps) until one misses a target
-(start p99 <= 2 s, save p99 <= 150 ms, no errors, nothing lost) and reports the largest
-that met them all. Load generator, server and database share the machine: on few cores
-the generator's own CPU is part of the latency measured.
+(start p99 <= 2 s, save p99 <= 150 ms, no errors, nothing lost), then halves the gap
+between the last N that met them and the first that did not (--bisect times, default 2),
+and reports the largest N that met them all. Load generator, server and database share
+the machine: on few cores the generator's own CPU is part of the latency measured.
 """
 
 import asyncio
@@ -201,24 +202,46 @@ def table_row(f: dict) -> str:
 
 
 def ramp(args, workdir: Path) -> dict:
-    """Run increasing N until one misses a target; return the figures of the ramp."""
-    steps, best = [], None
-    for n in args.steps:
+    """Run increasing N until one misses a target, then halve the gap ``--bisect`` times;
+    return the figures of every run and the largest N that met the targets."""
+    steps: list[dict] = []
+    best, worst = 0, None
+
+    def run(n: int) -> bool:
         step_dir = workdir / f"n{n}"
         step_dir.mkdir()
         figures = run_once(args, n, step_dir)
         figures["meets_targets"] = meets_targets(figures)
         steps.append(figures)
-        if not figures["meets_targets"]:
+        return figures["meets_targets"]
+
+    for n in args.steps:
+        if not run(n):
+            worst = n
             break
         best = n
+    for _ in range(args.bisect if worst else 0):
+        n = bisect_next(best, worst)
+        if n is None:
+            break
+        if run(n):
+            best = n
+        else:
+            worst = n
     print(TABLE_HEAD)
-    print("\n".join(table_row(f) for f in steps))
+    print("\n".join(table_row(f) for f in sorted(steps, key=lambda f: f["candidates"])))
     print(
-        f"ramp: largest N meeting the targets = {best or 0} (start p99 <= "
+        f"ramp: largest N meeting the targets = {best} (start p99 <= "
         f"{TARGETS['start_p99_ms']} ms, save p99 <= {TARGETS['save_p99_ms']} ms, 0 errors, 0 lost)"
+        + (f"; {worst} missed them" if worst else "")
     )
-    return {"ramp_max_candidates": best or 0, "ramp_steps": steps}
+    return {"ramp_max_candidates": best, "ramp_first_missed": worst, "ramp_steps": steps}
+
+
+def bisect_next(best: int, worst: int) -> int | None:
+    """Return the N halfway between a passing and a failing N (to 50), or None when close."""
+    n = (best + worst) // 2 // 50 * 50
+    return n if best < n < worst else None
 
 
 def arguments(argv=None):
@@ -233,6 +256,9 @@ def arguments(argv=None):
     p.add_argument("--duration", type=float, default=180, help="seconds from start to submit")
     p.add_argument("--ramp", action="store_true", help="increase N until a target is missed")
     p.add_argument("--steps", type=lambda s: [int(x) for x in s.split(",")], default=RAMP_STEPS)
+    p.add_argument(
+        "--bisect", type=int, default=2, help="runs halving the gap after the first miss"
+    )
     p.add_argument("--seed", type=int, default=1, help="seed of the candidates' choices")
     p.add_argument("--workdir", help="keep the database, server log and sends.json here")
     return p.parse_args(argv)

@@ -26,6 +26,55 @@ def test_expected_answers_later_acknowledged_save_overwrites():
     assert _exam_db.expected_answers(sends) == {"1": ("C", []), "2": ("B", ["D"])}
 
 
+@pytest.mark.parametrize(
+    ("best", "worst", "then"),
+    [
+        (1000, 2000, 1500),
+        (1000, 1500, 1250),
+        (1000, 1250, 1100),
+        (1000, 1100, 1050),
+        (1000, 1050, None),
+        (0, 250, 100),
+    ],
+)
+def test_ramp_halves_the_gap_to_the_first_n_that_missed(best, worst, then):
+    assert exam_load.bisect_next(best, worst) == then
+
+
+def test_ramp_bisects_after_the_first_miss(monkeypatch, tmp_path):
+    """With the runs replaced by a known capacity, the ramp finds it to within the steps."""
+    capacity = 1300
+
+    def fake_run(args, n, workdir, during=None):
+        ok = n <= capacity
+        return {
+            "candidates": n,
+            "database": "sqlite",
+            "start_p99_ms": 100 if ok else 9000,
+            "exam_page_p99_ms": 1,
+            "save_p50_ms": 1,
+            "save_p99_ms": 1,
+            "submit_p99_ms": 1,
+            "throughput_rps": 1,
+            "errors": 0,
+            "lost": 0,
+        }
+
+    monkeypatch.setattr(exam_load, "run_once", fake_run)
+    args = exam_load.arguments(["--ramp", "--steps", "250,500,1000,2000", "--bisect", "3"])
+    figures = exam_load.ramp(args, tmp_path)
+    assert [f["candidates"] for f in figures["ramp_steps"]] == [
+        250,
+        500,
+        1000,
+        2000,
+        1500,
+        1250,
+        1350,
+    ]
+    assert figures["ramp_max_candidates"] == 1250 and figures["ramp_first_missed"] == 1350
+
+
 @pytest.fixture(scope="module")
 def clean_run(tmp_path_factory):
     """Run the benchmark once with 3 candidates for a few seconds on SQLite."""
