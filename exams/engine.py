@@ -36,7 +36,6 @@ from exams.models import (
     FinishReason,
     GradeState,
     MultipleChoiceRule,
-    Outcome,
     Paper,
     PaperSection,
     Sitting,
@@ -458,19 +457,10 @@ def settle_closed(now: datetime | None = None) -> int:
     now = now or utcnow()
     done = 0
     for candidate in results.closed_unsettled(now):
-        open_ = db.session.scalar(
-            select(Attempt.id).where(
-                Attempt.sitting_id == candidate.sitting_id,
-                Attempt.user_id == candidate.user_id,
-                Attempt.state == AttemptState.IN_PROGRESS,
-            )
-        )
-        if open_ is not None:  # finalised first by close-overdue; settled on its next run
-            continue
+        if results.has_open_attempt(candidate):
+            continue  # finalised first by close-overdue; settled on its next run
         before = results.state_of(candidate)
-        if candidate.outcome == Outcome.NONE:
-            candidate.outcome = Outcome.ABSENT
-        after = results.refresh(candidate, now)[1]
+        after = results.refresh(candidate, now, closed=True)[1]
         if after[3]:
             _announce(candidate.result_attempt or candidate, candidate, before, after, "close")
             done += 1

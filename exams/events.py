@@ -7,6 +7,8 @@ defers them with ``lms.transaction.after_commit``). The sender is the Attempt (t
 Candidate for an absence); keyword arguments say the rest.
 
 - ``attempt_finished``: an attempt was submitted or timed out (``reason``).
+- ``typing_finished``: a typing attempt of a sitting finished (the sender); its result may
+  be held for a trainer's review (``review`` is "held").
 - ``result_final``: a candidate's result of a sitting became final: graded, and no further
   attempt is possible (every attempt used, or the sitting closed) (``candidate``,
   ``outcome``: passed, failed or absent, ``score``). A provisional result is never sent.
@@ -27,5 +29,6 @@ from blinker import Namespace
 _signals = Namespace()
 
 attempt_finished = _signals.signal("attempt-finished")
+typing_finished = _signals.signal("typing-finished")
 result_final = _signals.signal("result-final")
 result_changed = _signals.signal("result-changed")

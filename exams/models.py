@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from exams.typing.models import TypingTest
 from lms.accounts.models import User, enum_column
 from lms.extensions import db
 from lms.timeutil import UTCDateTime, utcnow
@@ -199,8 +200,11 @@ class Sitting(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
     kind: Mapped[SittingKind] = mapped_column(enum_column(SittingKind, "sitting_kind"))
-    #: The business-knowledge paper; later capabilities add other components (typing).
+    #: The components: a business-knowledge paper, a typing test, or both (第十六、二十三条).
     paper_id: Mapped[int | None] = mapped_column(ForeignKey("ex_papers.id", ondelete="RESTRICT"))
+    typing_test_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ex_typing_tests.id", ondelete="RESTRICT")
+    )
     opens_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
     attempts_allowed: Mapped[int] = mapped_column(default=1)
@@ -215,9 +219,16 @@ class Sitting(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     paper: Mapped[Paper | None] = relationship()
+    typing_test: Mapped[TypingTest | None] = relationship()
     candidates: Mapped[list["Candidate"]] = relationship(
         back_populates="sitting", cascade="all, delete-orphan"
     )
+
+    @property
+    def components(self) -> list[str]:
+        """Return the parts a candidate sits, in order: "paper", "typing"."""
+        parts = (("paper", self.paper_id), ("typing", self.typing_test_id))
+        return [name for name, present in parts if present]
 
 
 class Outcome(enum.StrEnum):
@@ -233,8 +244,9 @@ class Outcome(enum.StrEnum):
 class Candidate(db.Model):
     """A user who may sit a sitting, with any personal extra time or window, and the result.
 
-    The result columns are written only by exams.results.refresh (called by the engine):
-    they mirror the attempt that counts under the sitting's result rule.
+    The result columns are written only by exams.results.refresh (called by the engines):
+    each component's columns mirror its attempt that counts under the sitting's result
+    rule, and ``outcome`` is the sitting's: passed only when every component is.
     """
 
     __tablename__ = "ex_candidates"
@@ -246,8 +258,22 @@ class Candidate(db.Model):
     extra_minutes: Mapped[int] = mapped_column(default=0)
     opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The sitting's result: every component passed, or why not (see exams.results).
     outcome: Mapped[Outcome] = mapped_column(enum_column(Outcome, "outcome"), default=Outcome.NONE)
-    #: The attempt that counts (None before any attempt is finished).
+    #: The business paper's result (the same as ``outcome`` when it is the only component).
+    paper_outcome: Mapped[Outcome] = mapped_column(
+        enum_column(Outcome, "outcome"), default=Outcome.NONE
+    )
+    #: The typing test's result, its counted attempt, speed (字/分钟) and accuracy (%).
+    typing_outcome: Mapped[Outcome] = mapped_column(
+        enum_column(Outcome, "outcome"), default=Outcome.NONE
+    )
+    typing_attempt_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ex_typing_attempts.id", ondelete="SET NULL", use_alter=True)
+    )
+    typing_speed: Mapped[Decimal | None] = mapped_column(Numeric(8, 1))
+    typing_accuracy: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    #: The business paper's attempt that counts (None before any attempt is finished).
     result_attempt_id: Mapped[int | None] = mapped_column(
         ForeignKey("ex_attempts.id", ondelete="SET NULL", use_alter=True)
     )

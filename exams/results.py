@@ -206,15 +206,64 @@ def attempts_left(candidate: Candidate, used: int, now: datetime) -> bool:
     return used < candidate.sitting.attempts_allowed and now < closes
 
 
-def refresh(candidate: Candidate, now: datetime | None = None) -> tuple[tuple, tuple]:
-    """Set the candidate's result from the attempt that counts; return (before, after).
+@dataclass
+class Part:
+    """One component's result, as refresh combines them: its outcome and whether it is final."""
+
+    outcome: Outcome
+    final: bool
+
+
+def combine(parts: list[Part]) -> Part:
+    """Return the sitting's result from its components': passed only when every one passed.
+
+    A failed component fails the sitting (final as soon as that failure is final: nothing can
+    turn it into a pass); otherwise an absent one makes it absent, one waiting for a trainer
+    makes it pending, one not taken yet leaves it open.
+    """
+    outcomes = [p.outcome for p in parts]
+    for outcome in (Outcome.FAILED, Outcome.ABSENT, Outcome.PENDING, Outcome.NONE):
+        if outcome in outcomes:
+            final = any(p.final for p in parts if p.outcome == outcome) and outcome in (
+                Outcome.FAILED,
+                Outcome.ABSENT,
+            )
+            return Part(outcome, final or all(p.final for p in parts))
+    return Part(Outcome.PASSED, all(p.final for p in parts))
+
+
+def refresh(
+    candidate: Candidate, now: datetime | None = None, closed: bool = False
+) -> tuple[tuple, tuple]:
+    """Set the candidate's result from the attempts that count; return (before, after).
 
     Each side is (outcome, score, counted attempt id, final). A pass or fail is final only
     once no further attempt is possible; until then it is provisional and nobody should act
-    on it. Only the engine calls this.
+    on it. ``closed``: the sitting has closed, so a component never finished is absent.
+    Only the engines call this.
     """
+    from exams.typing import results as typing_results
+
     now = now or utcnow()
     before = state_of(candidate)
+    sitting = candidate.sitting
+    parts = []
+    if sitting.paper_id is not None or sitting.typing_test_id is None:
+        parts.append(_refresh_paper(candidate, now, closed))
+    if sitting.typing_test_id is not None:
+        parts.append(typing_results.refresh_typing(candidate, now, closed))
+    result = combine(parts)
+    candidate.outcome = result.outcome
+    if not result.final:
+        candidate.result_final_at = None
+    elif candidate.result_final_at is None:
+        candidate.result_final_at = now
+    db.session.flush()
+    return before, state_of(candidate)
+
+
+def _refresh_paper(candidate: Candidate, now: datetime, closed: bool) -> Part:
+    """Set the paper's columns of the candidate from its counted attempt; return its part."""
     attempts = list(
         db.session.scalars(
             select(Attempt)
@@ -229,25 +278,36 @@ def refresh(candidate: Candidate, now: datetime | None = None) -> tuple[tuple, t
     )
     counted = by_id.get(key)
     if not finished:
-        outcome = Outcome.ABSENT if candidate.outcome == Outcome.ABSENT else Outcome.NONE
+        absent = closed or candidate.paper_outcome == Outcome.ABSENT
+        outcome = Outcome.ABSENT if absent else Outcome.NONE
         score = None
     elif pending:
         outcome, score = Outcome.PENDING, None
     else:
         outcome = Outcome.PASSED if counted.passed else Outcome.FAILED
         score = counted.score
-    candidate.outcome, candidate.result_score = outcome, score
+    candidate.paper_outcome, candidate.result_score = outcome, score
     candidate.result_attempt_id = counted.id if counted else None
     open_ = any(a.state == AttemptState.IN_PROGRESS for a in attempts)
     final = outcome in FINAL and not open_ and not attempts_left(candidate, len(attempts), now)
-    if outcome == Outcome.ABSENT:
-        final = True
-    if not final:
-        candidate.result_final_at = None
-    elif candidate.result_final_at is None:
-        candidate.result_final_at = now
-    db.session.flush()
-    return before, state_of(candidate)
+    return Part(outcome, final or outcome == Outcome.ABSENT)
+
+
+def has_open_attempt(candidate: Candidate) -> bool:
+    """Tell whether the candidate has an attempt in progress at the sitting (any component)."""
+    from exams.typing.models import TypingAttempt, TypingState
+
+    paper = select(Attempt.id).where(
+        Attempt.sitting_id == candidate.sitting_id,
+        Attempt.user_id == candidate.user_id,
+        Attempt.state == AttemptState.IN_PROGRESS,
+    )
+    typing = select(TypingAttempt.id).where(
+        TypingAttempt.sitting_id == candidate.sitting_id,
+        TypingAttempt.user_id == candidate.user_id,
+        TypingAttempt.state == TypingState.IN_PROGRESS,
+    )
+    return db.session.scalar(paper.union_all(typing).limit(1)) is not None
 
 
 def state_of(candidate: Candidate) -> tuple:

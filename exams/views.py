@@ -11,6 +11,8 @@ def register(app) -> None:
         results_views,
         staff_views,
     )
+    from exams.typing import candidate_views as typing_candidate_views
 
     app.register_blueprint(candidate_views.bp)
     app.register_blueprint(staff_views.bp)
+    app.register_blueprint(typing_candidate_views.bp)

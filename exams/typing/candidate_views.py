@@ -1,0 +1,308 @@
+"""The candidate's typing pages: start, the typing page, snapshots, finishing, the result,
+practice, and the recording of a listen-and-type item."""
+
+import json
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from exams import engine as exam_engine
+from exams import rules
+from exams.models import Sitting
+from exams.typing import audio as audio_store
+from exams.typing import engine, scoring
+from exams.typing.models import PassageKind, TypingAttempt, TypingReview, TypingState
+from lms.accounts.access import signed_in
+from lms.accounts.services import ValidationFailed
+from lms.extensions import db
+from lms.timeutil import utcnow
+
+bp = Blueprint("typing", __name__, url_prefix="/exam/typing")
+
+#: A snapshot carries the whole text (at most the scorer's limit) and a few counters.
+MAX_SNAPSHOT_BYTES = 200_000
+#: The page's counters kept as evidence: names and how large a value may be.
+EVIDENCE_FIELDS = {
+    "keys": 10**7,
+    "compositions": 10**7,
+    "deletions": 10**7,
+    "pastes": 10**6,
+    "longest_commit": 10**5,
+    "idle_ms": 10**9,
+    "key_gap_mean_ms": 10**7,
+    "key_gap_sd_ms": 10**7,
+}
+
+
+def own_attempt(attempt_id: int) -> TypingAttempt:
+    """Return the current user's typing attempt; anyone else's does not exist for them."""
+    attempt = db.session.scalar(
+        select(TypingAttempt).where(
+            TypingAttempt.id == attempt_id, TypingAttempt.user_id == current_user.id
+        )
+    )
+    if attempt is None:
+        abort(404)
+    return attempt
+
+
+@bp.post("/sittings/<id:sitting_id>/start")
+@signed_in
+def start(sitting_id: int):
+    """Start (or continue) my typing test of a sitting."""
+    sitting = db.session.get(Sitting, sitting_id) or abort(404)
+    candidate = exam_engine.candidate_of(sitting, current_user)
+    if candidate is None or sitting.typing_test_id is None:
+        abort(404)
+    current = engine.open_attempt_of(current_user.id)
+    overdue = current is not None and engine.finalise_overdue_of(current_user.id)
+    if current is not None and current.sitting_id == sitting.id and not overdue:
+        return redirect(url_for("typing.attempt", attempt_id=current.id))
+    try:
+        attempt = engine.start(sitting, current_user, candidate)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        flash(exc.messages[0], "error")
+        return redirect(url_for("exam.my_exams"))
+    except IntegrityError:  # a double click: the other request started it
+        db.session.rollback()
+        attempt = engine.open_attempt_of(current_user.id) or abort(409)
+    return redirect(url_for("typing.attempt", attempt_id=attempt.id))
+
+
+@bp.get("/attempts/<id:attempt_id>")
+@signed_in
+def attempt(attempt_id: int):
+    """Show the typing page; a finished attempt goes to its result."""
+    attempt = own_attempt(attempt_id)
+    engine.deliver(attempt)
+    if attempt.state == TypingState.IN_PROGRESS and utcnow() > attempt.deadline_at + engine.GRACE:
+        engine.finish(attempt)
+    if attempt.state == TypingState.FINISHED:
+        return redirect(url_for("typing.result", attempt_id=attempt.id))
+    now = utcnow()
+    return render_template(
+        "exams/typing/attempt.html",
+        attempt=attempt,
+        passage=attempt.passage,
+        listen=attempt.passage.kind == PassageKind.LISTEN,
+        ms_left=rules.ms_left(now, attempt.deadline_at),
+        seconds_left=rules.seconds_left(now, attempt.deadline_at),
+        elapsed_ms=int((now - attempt.started_at).total_seconds() * 1000),
+        equivalents=scoring.EQUIVALENT,
+    )
+
+
+class BadSnapshot(ValueError):
+    """Raise when a snapshot's body is not what the typing page sends."""
+
+
+def read_snapshot(raw: bytes | None) -> dict:
+    """Return {seq, text, client_ms, evidence} from a snapshot's JSON, or raise BadSnapshot."""
+    if not raw or len(raw) > MAX_SNAPSHOT_BYTES:
+        raise BadSnapshot(_("The typed text could not be read."))
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise BadSnapshot(_("The typed text could not be read.")) from exc
+    if not isinstance(data, dict):
+        raise BadSnapshot(_("The typed text could not be read."))
+    seq, text, client_ms = data.get("seq"), data.get("text"), data.get("client_ms")
+    if type(seq) is not int or not 1 <= seq <= 2**31 - 1:
+        raise BadSnapshot(_("The snapshot's sequence number must be a whole number from 1."))
+    if not isinstance(text, str) or len(text) > engine.MAX_TEXT:
+        raise BadSnapshot(_("The typed text must be at most %(n)d characters.", n=engine.MAX_TEXT))
+    if "\x00" in text or any(0xD800 <= ord(c) <= 0xDFFF for c in text):
+        raise BadSnapshot(_("The typed text contains a character that cannot be stored."))
+    if client_ms is not None and (type(client_ms) is not int or not 0 <= client_ms < 2**31):
+        raise BadSnapshot(_("The typed text could not be read."))
+    return {
+        "seq": seq,
+        "text": text,
+        "client_ms": client_ms,
+        "evidence": read_evidence(data.get("evidence")),
+    }
+
+
+def read_evidence(raw) -> dict:
+    """Return the known counters of the page's evidence, each a sane non-negative number."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise BadSnapshot(_("The typed text could not be read."))
+    out = {}
+    for name, limit in EVIDENCE_FIELDS.items():
+        value = raw.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+            raise BadSnapshot(_("The typed text could not be read."))
+        out[name] = min(max(value, 0), limit)
+    return out
+
+
+def _refused(reason: str, status: int = 409):
+    messages = {
+        "finished": _("This typing test has already finished."),
+        "time_over": _("Time is up: the text can no longer be changed."),
+        "stale": _(
+            "A newer text came from another window or device. Reload this page to continue."
+        ),
+        "not_started": _("Reload the page to start the typing test."),
+    }
+    return jsonify(ok=False, reason=reason, message=messages.get(reason, reason)), status
+
+
+@bp.post("/attempts/<id:attempt_id>/snapshot")
+@signed_in
+def snapshot(attempt_id: int):
+    """Keep the typed text: {seq, text, client_ms, evidence}; the same one again is acked."""
+    attempt = own_attempt(attempt_id)
+    try:
+        data = read_snapshot(request.get_data(cache=False))
+    except BadSnapshot as exc:
+        db.session.rollback()
+        return jsonify(ok=False, reason="bad_request", message=str(exc)), 400
+    result = engine.record(attempt, data["seq"], data["text"], data["client_ms"], data["evidence"])
+    if not result.accepted:
+        return _refused(result.reason)
+    now = utcnow()
+    return jsonify(
+        ok=True,
+        seq=attempt.seq,
+        finished=attempt.state == TypingState.FINISHED,
+        ms_left=rules.ms_left(now, attempt.deadline_at),
+    )
+
+
+@bp.post("/attempts/<id:attempt_id>/finish")
+@signed_in
+def finish(attempt_id: int):
+    """Finish the test with the page's last text (``final``: a snapshot's JSON)."""
+    attempt = own_attempt(attempt_id)
+    final = request.form.get("final")
+    if final and attempt.state == TypingState.IN_PROGRESS:
+        try:
+            data = read_snapshot(final.encode())
+        except BadSnapshot as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for("typing.attempt", attempt_id=attempt.id))
+        engine.record(attempt, data["seq"], data["text"], data["client_ms"], data["evidence"])
+    if engine.finish(attempt):
+        flash(_("Your typing test was submitted."), "success")
+    return redirect(url_for("typing.result", attempt_id=attempt.id))
+
+
+@bp.post("/attempts/<id:attempt_id>/play")
+@signed_in
+def play(attempt_id: int):
+    """Count one play of the recording; refuse once the plays allowed are used."""
+    attempt = own_attempt(attempt_id)
+    passage = attempt.passage
+    if passage.kind != PassageKind.LISTEN or attempt.state != TypingState.IN_PROGRESS:
+        abort(404)
+    won = db.session.execute(
+        update(TypingAttempt)
+        .where(TypingAttempt.id == attempt.id, TypingAttempt.plays_used < passage.max_plays)
+        .values(plays_used=TypingAttempt.plays_used + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(attempt)
+    if not won:
+        return jsonify(
+            ok=False,
+            reason="no_plays_left",
+            message=_("The recording may be played %(n)d times.", n=passage.max_plays),
+        ), 409
+    return jsonify(
+        ok=True, plays_used=attempt.plays_used, plays_left=passage.max_plays - attempt.plays_used
+    )
+
+
+@bp.get("/attempts/<id:attempt_id>/audio")
+@signed_in
+def audio(attempt_id: int):
+    """Serve the recording to its candidate during the attempt, after a play was counted."""
+    attempt = own_attempt(attempt_id)
+    passage = attempt.passage
+    if (
+        passage.kind != PassageKind.LISTEN
+        or not passage.audio_file
+        or attempt.state != TypingState.IN_PROGRESS
+        or attempt.plays_used < 1
+    ):
+        abort(404)
+    path = audio_store.path_of(passage.audio_file)
+    if not path.exists():
+        abort(404)
+    resp = send_file(path, mimetype=passage.audio_mime, conditional=True, max_age=0)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.get("/attempts/<id:attempt_id>/result")
+@signed_in
+def result(attempt_id: int):
+    """Show the result: figures, errors by kind and in place, or why it waits for review."""
+    attempt = own_attempt(attempt_id)
+    if attempt.state != TypingState.FINISHED:
+        return redirect(url_for("typing.attempt", attempt_id=attempt.id))
+    scored = scoring.score(
+        attempt.target, attempt.text, engine.seconds_used(attempt), engine.rules_of(attempt)
+    )
+    return render_template(
+        "exams/typing/result.html",
+        attempt=attempt,
+        steps=scored.alignment,
+        held=attempt.review == TypingReview.HELD,
+        voided=attempt.review == TypingReview.VOIDED,
+    )
+
+
+@bp.get("/practice")
+@signed_in
+def practice():
+    """Practice: start a run on a practice passage, and my progress so far."""
+    runs = list(
+        db.session.scalars(
+            select(TypingAttempt)
+            .where(TypingAttempt.user_id == current_user.id, TypingAttempt.practice.is_(True))
+            .order_by(TypingAttempt.created_at.desc())
+            .limit(50)
+        )
+    )
+    return render_template("exams/typing/practice.html", runs=runs, kinds=list(PassageKind))
+
+
+@bp.post("/practice/start")
+@signed_in
+def start_practice():
+    """Start a practice run (never counted)."""
+    try:
+        kind = PassageKind(request.form.get("kind", "text"))
+    except ValueError:
+        kind = PassageKind.TEXT
+    current = engine.open_attempt_of(current_user.id)
+    if current is not None and current.practice:
+        return redirect(url_for("typing.attempt", attempt_id=current.id))
+    try:
+        attempt = engine.start_practice(current_user, kind)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        flash(exc.messages[0], "error")
+        return redirect(url_for("typing.practice"))
+    return redirect(url_for("typing.attempt", attempt_id=attempt.id))

@@ -1,0 +1,515 @@
+"""The typing engine: the one module that starts, records, finishes and scores typing attempts.
+
+The server keeps the clock: an attempt starts when its page is first delivered, and its
+deadline is the start plus the allowed minutes (and the candidate's extra time), capped by
+the window's close. The page sends the whole typed text with a snapshot at least every five
+seconds; each is one conditional UPDATE (``WHERE seq < new``), so a replayed or late
+snapshot changes nothing, and finishing is one conditional UPDATE on the state, so an
+attempt finishes exactly once however many requests race. The result is computed here from
+the received text and the server's times (exams.typing.scoring), and held for a trainer
+when it looks impossible (exams.typing.plausibility).
+"""
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
+
+from exams import events, results, rules
+from exams.models import Candidate, Sitting
+from exams.typing import plausibility, scoring
+from exams.typing.models import (
+    Passage,
+    PassageKind,
+    PassagePurpose,
+    TypingAttempt,
+    TypingReview,
+    TypingSnapshot,
+    TypingState,
+    TypingTest,
+)
+from lms import audit
+from lms.accounts.services import ValidationFailed
+from lms.extensions import db
+from lms.timeutil import utcnow
+
+#: Snapshots still accepted this long after the deadline (already in flight at time-up).
+GRACE = timedelta(seconds=10)
+#: Longest text a snapshot may carry (the scorer's limit).
+MAX_TEXT = scoring.MAX_CHARS
+
+START_MESSAGES = {
+    "open_attempt": _l("You already have a typing test in progress."),
+    "not_open": _l("This exam has not opened yet."),
+    "closed": _l("This exam has closed."),
+    "no_attempts_left": _l("You have used all your attempts."),
+    "no_passage": _l("There is no passage for this test yet. Ask a trainer to add one."),
+}
+
+
+class StartRefused(ValidationFailed):
+    """Raise when a typing attempt may not start; ``reason`` is the rule's code."""
+
+    def __init__(self, reason: str):
+        super().__init__(str(START_MESSAGES[reason]))
+        self.reason = reason
+
+
+def rules_of(attempt: TypingAttempt) -> scoring.TypingRules:
+    """Return the scoring rules frozen on the attempt."""
+    return scoring.TypingRules(
+        duration_minutes=None if attempt.whole_passage else attempt.duration_minutes,
+        pass_speed=Decimal(attempt.pass_speed),
+        min_accuracy=Decimal(attempt.min_accuracy) / 100,
+        error_penalty=attempt.error_penalty,
+        speed_ceiling=Decimal(attempt.speed_ceiling),
+    )
+
+
+#: The rules a practice run uses, and the defaults of a new typing test (DOMAIN 第四条).
+DEFAULT_RULES = {
+    "duration_minutes": 10,
+    "whole_passage": False,
+    "pass_speed": 60,
+    "min_accuracy": Decimal(95),
+    "error_penalty": Decimal(0),
+    "speed_ceiling": 250,
+}
+
+
+def target_text(passage: Passage, whole: bool, minutes: int, ceiling: int) -> str:
+    """Return what must be typed: a timed passage repeats until nobody can run out of it."""
+    text = passage.text.strip()
+    if passage.kind == PassageKind.LISTEN or whole:
+        return text
+    wanted = ceiling * minutes
+    counted = len(scoring.units(text)) or 1
+    repeats = -(-(wanted + 1) // counted)  # more than the ceiling × the duration
+    return "\n".join([text] * max(1, repeats))[: max(len(text), MAX_TEXT)]
+
+
+def seen_passages(user_id: int) -> dict[int, datetime]:
+    """Return {passage id: when the user last had it} over every typing attempt."""
+    rows = db.session.execute(
+        select(TypingAttempt.passage_id, func.max(TypingAttempt.created_at))
+        .where(TypingAttempt.user_id == user_id)
+        .group_by(TypingAttempt.passage_id)
+    )
+    return dict(rows.all())
+
+
+def draw_passage(
+    user_id: int, kind: PassageKind, purpose: PassagePurpose, rnd: random.Random
+) -> Passage | None:
+    """Draw an active passage the user has never had; when the pool is used up, the one
+    they had longest ago (a random one among equals)."""
+    pool = list(
+        db.session.scalars(
+            select(Passage)
+            .where(Passage.active.is_(True), Passage.kind == kind, Passage.purpose == purpose)
+            .order_by(Passage.id)
+        )
+    )
+    if not pool:
+        return None
+    seen = seen_passages(user_id)
+    unseen = [p for p in pool if p.id not in seen]
+    if unseen:
+        return rnd.choice(unseen)
+    oldest = min(seen[p.id] for p in pool)
+    return rnd.choice([p for p in pool if seen[p.id] == oldest])
+
+
+def open_attempt_of(user_id: int) -> TypingAttempt | None:
+    """Return the user's typing attempt in progress (exam or practice), if any."""
+    return db.session.scalar(
+        select(TypingAttempt).where(
+            TypingAttempt.user_id == user_id, TypingAttempt.state == TypingState.IN_PROGRESS
+        )
+    )
+
+
+def start(
+    sitting: Sitting,
+    user,
+    candidate: Candidate,
+    now: datetime | None = None,
+    rnd: random.Random | None = None,
+) -> TypingAttempt:
+    """Start the sitting's typing test for ``candidate``: draw a passage, freeze the rules."""
+    now = now or utcnow()
+    rnd = rnd or random.SystemRandom()
+    test = sitting.typing_test
+    if test is None:
+        raise ValidationFailed(_("This exam has no typing test."))
+    finalise_overdue_of(user.id, now)
+    mine = list(
+        db.session.scalars(
+            select(TypingAttempt).where(
+                TypingAttempt.sitting_id == sitting.id, TypingAttempt.user_id == user.id
+            )
+        )
+    )
+    opens, closes = results.window(sitting, candidate)
+    used = [a for a in mine if a.review != TypingReview.VOIDED]
+    check = rules.can_start(
+        now,
+        opens,
+        closes,
+        len(used),
+        sitting.attempts_allowed,
+        open_attempt_of(user.id) is not None,
+    )
+    if not check.allowed:
+        raise StartRefused(check.reason)
+    passage = draw_passage(user.id, test.kind, PassagePurpose.EXAM, rnd)
+    if passage is None:
+        raise StartRefused("no_passage")
+    frozen = rules_dict(test)
+    frozen["duration_minutes"] += candidate.extra_minutes
+    attempt = _new_attempt(user.id, passage, frozen, now)
+    attempt.sitting_id = sitting.id
+    attempt.number = max((a.number for a in mine), default=0) + 1
+    db.session.add(attempt)
+    db.session.flush()  # the unique (sitting, user, number) stops a double start
+    return attempt
+
+
+def start_practice(
+    user, kind: PassageKind = PassageKind.TEXT, now=None, rnd=None, passage=None
+) -> TypingAttempt:
+    """Start a practice run on a practice passage (never counted): 10 minutes, the defaults."""
+    now = now or utcnow()
+    finalise_overdue_of(user.id, now)
+    if open_attempt_of(user.id) is not None:
+        raise StartRefused("open_attempt")
+    rnd = rnd or random.SystemRandom()
+    passage = passage or draw_passage(user.id, kind, PassagePurpose.PRACTICE, rnd)
+    if passage is None:
+        raise StartRefused("no_passage")
+    attempt = _new_attempt(user.id, passage, dict(DEFAULT_RULES), now)
+    attempt.practice = True
+    db.session.add(attempt)
+    db.session.flush()
+    return attempt
+
+
+def _new_attempt(user_id: int, passage: Passage, rules_: dict, now: datetime) -> TypingAttempt:
+    """Return an attempt on ``passage`` with the rules ``rules_`` (see RULES) frozen."""
+    return TypingAttempt(
+        user_id=user_id,
+        passage_id=passage.id,
+        created_at=now,
+        **rules_,
+        target=target_text(
+            passage, rules_["whole_passage"], rules_["duration_minutes"], rules_["speed_ceiling"]
+        ),
+        text="",
+    )
+
+
+def rules_dict(test: TypingTest) -> dict:
+    """Return the rules of ``test`` as the attempt freezes them."""
+    return {name: getattr(test, name) for name in DEFAULT_RULES}
+
+
+def deliver(attempt: TypingAttempt, now: datetime | None = None) -> bool:
+    """Start the clock when the typing page first reaches the candidate; True the first time."""
+    now = now or utcnow()
+    if attempt.started_at is not None or attempt.state != TypingState.IN_PROGRESS:
+        return False
+    deadline = now + timedelta(minutes=attempt.duration_minutes)
+    if attempt.sitting_id is not None:
+        sitting = db.session.get(Sitting, attempt.sitting_id)
+        candidate = db.session.scalar(
+            select(Candidate).where(
+                Candidate.sitting_id == attempt.sitting_id, Candidate.user_id == attempt.user_id
+            )
+        )
+        deadline = min(deadline, results.window(sitting, candidate)[1])
+    won = db.session.execute(
+        update(TypingAttempt)
+        .where(TypingAttempt.id == attempt.id, TypingAttempt.started_at.is_(None))
+        .values(started_at=now, deadline_at=deadline)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won:
+        set_committed_value(attempt, "started_at", now)
+        set_committed_value(attempt, "deadline_at", deadline)
+    else:
+        db.session.refresh(attempt)
+    return bool(won)
+
+
+@dataclass
+class SnapshotResult:
+    """What came of a snapshot: accepted, or refused with a reason code."""
+
+    accepted: bool
+    reason: str = ""
+
+
+def record(
+    attempt: TypingAttempt,
+    seq: int,
+    text: str,
+    client_ms: int | None,
+    evidence: dict,
+    now: datetime | None = None,
+) -> SnapshotResult:
+    """Keep a snapshot of the typed text if it is in time and newer than the last one."""
+    now = now or utcnow()
+    if attempt.state != TypingState.IN_PROGRESS:
+        return SnapshotResult(False, "finished")
+    if attempt.started_at is None:
+        return SnapshotResult(False, "not_started")
+    if now > attempt.deadline_at + GRACE:
+        finish(attempt, now=now)
+        return SnapshotResult(False, "time_over")
+    if seq <= attempt.seq:
+        same = seq == attempt.seq and text == attempt.text
+        return SnapshotResult(same, "retry" if same else "stale")
+    previous = attempt.text
+    won = db.session.execute(
+        update(TypingAttempt)
+        .where(
+            TypingAttempt.id == attempt.id,
+            TypingAttempt.state == TypingState.IN_PROGRESS,
+            TypingAttempt.seq < seq,
+        )
+        .values(text=text, seq=seq, last_snapshot_at=now, evidence=evidence)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won != 1:
+        db.session.refresh(attempt)
+        return SnapshotResult(False, "stale")
+    kept = _common_prefix(previous, text)
+    db.session.execute(
+        insert(TypingSnapshot).values(
+            attempt_id=attempt.id,
+            seq=seq,
+            received_at=now,
+            client_ms=client_ms,
+            kept=kept,
+            added=text[kept:],
+            length=len(text),
+            evidence=evidence,
+        )
+    )
+    for name, value in (("text", text), ("seq", seq), ("last_snapshot_at", now)):
+        set_committed_value(attempt, name, value)
+    set_committed_value(attempt, "evidence", evidence)
+    if attempt.whole_passage and len(text) >= len(attempt.target) * 0.9 and _finished(attempt):
+        finish(attempt, now=now)
+    return SnapshotResult(True)
+
+
+def _common_prefix(a: str, b: str) -> int:
+    """Return the length of the longest common prefix of a and b."""
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+def _finished(attempt: TypingAttempt) -> bool:
+    """Tell whether the typed text reaches the passage's last character."""
+    return scoring.align(scoring.units(attempt.target), scoring.units(attempt.text))[1]
+
+
+def finish(attempt: TypingAttempt, now: datetime | None = None) -> bool:
+    """Finish and score the attempt from its last text; True only for the caller that did."""
+    now = now or utcnow()
+    # Never past the deadline; a page never delivered had nothing typed on it.
+    finished_at = now if attempt.started_at is None else min(now, attempt.deadline_at)
+    won = db.session.execute(
+        update(TypingAttempt)
+        .where(TypingAttempt.id == attempt.id, TypingAttempt.state == TypingState.IN_PROGRESS)
+        .values(state=TypingState.FINISHED, finished_at=finished_at)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(attempt)
+    if won != 1:
+        return False
+    _score(attempt)
+    db.session.flush()
+    if not attempt.practice:
+        audit.record(
+            "typing.finish",
+            attempt,
+            summary=f"{attempt.passage.title} #{attempt.number}",
+            after={"speed": _num(attempt.net_speed), "accuracy": _num(attempt.accuracy)},
+            actor=attempt.user,
+        )
+        events.typing_finished.send(attempt)
+        refresh_result(attempt, now)
+    return True
+
+
+def _num(value):
+    return None if value is None else str(value)
+
+
+def seconds_used(attempt: TypingAttempt) -> float:
+    """Return the seconds from the server's start to the end (0 if never delivered)."""
+    if attempt.started_at is None or attempt.finished_at is None:
+        return 0.0
+    return max(0.0, (attempt.finished_at - attempt.started_at).total_seconds())
+
+
+def snaps_of(attempt: TypingAttempt) -> list[plausibility.Snap]:
+    """Return the attempt's snapshots as the plausibility rules read them."""
+    out = []
+    for s in attempt.snapshots:
+        ev = s.evidence or {}
+        out.append(
+            plausibility.Snap(
+                seconds=(s.received_at - attempt.started_at).total_seconds(),
+                client_ms=s.client_ms,
+                length=s.length,
+                added=len(s.added),
+                compositions=int(ev.get("compositions", 0) or 0),
+            )
+        )
+    return out
+
+
+def evidence_of(attempt: TypingAttempt) -> plausibility.Evidence:
+    """Return the page's last counters as plausibility.Evidence (unknown keys kept aside)."""
+    ev = dict(attempt.evidence or {})
+    known = {f: ev.pop(f) for f in list(ev) if f in plausibility.Evidence.__dataclass_fields__}
+    known.pop("extra", None)
+    return plausibility.Evidence(**known, extra=ev)
+
+
+def overlapping(attempt: TypingAttempt) -> bool:
+    """Tell whether another typing attempt of the same person ran at the same time."""
+    start, end = attempt.started_at, attempt.finished_at
+    if start is None:
+        return False
+    other = db.session.scalar(
+        select(TypingAttempt.id).where(
+            TypingAttempt.user_id == attempt.user_id,
+            TypingAttempt.id != attempt.id,
+            TypingAttempt.started_at.is_not(None),
+            TypingAttempt.started_at < end,
+            or_(
+                TypingAttempt.finished_at.is_(None),
+                and_(TypingAttempt.finished_at > start),
+            ),
+        )
+    )
+    return other is not None
+
+
+def _score(attempt: TypingAttempt) -> None:
+    """Compute and store the result; hold it for review when it looks impossible."""
+    result = scoring.score(attempt.target, attempt.text, seconds_used(attempt), rules_of(attempt))
+    attempt.correct, attempt.wrong = result.correct, result.wrong
+    attempt.missing, attempt.extra = result.missing, result.extra
+    attempt.minutes, attempt.speed, attempt.net_speed = (
+        result.minutes,
+        result.speed,
+        result.net_speed,
+    )
+    attempt.accuracy = result.accuracy * 100
+    attempt.scored = result.scored
+    why = plausibility.reasons(
+        snaps_of(attempt),
+        evidence_of(attempt),
+        attempt.text,
+        float(result.speed),
+        float(attempt.speed_ceiling),
+        overlapping(attempt),
+    )
+    if not result.scored:
+        attempt.passed = False  # under a minute: not scored, so not passed
+        why = []
+    elif why:
+        attempt.passed = None
+    else:
+        attempt.passed = bool(result.passed)
+    attempt.review = TypingReview.HELD if why and not attempt.practice else TypingReview.NONE
+    attempt.review_reasons = why or None
+
+
+def refresh_result(attempt: TypingAttempt, now: datetime | None = None) -> None:
+    """Update the candidate's result of the sitting after a typing attempt changed."""
+    from exams import engine
+
+    candidate = db.session.scalar(
+        select(Candidate).where(
+            Candidate.sitting_id == attempt.sitting_id, Candidate.user_id == attempt.user_id
+        )
+    )
+    if candidate is None:
+        return
+    engine._announce(attempt, candidate, *results.refresh(candidate, now), cause="typing")
+
+
+def decide(attempt: TypingAttempt, reviewer, confirm: bool, comment: str, now=None) -> None:
+    """A trainer's decision on a held result: let the score stand, or void the attempt."""
+    if attempt.review != TypingReview.HELD:
+        raise ValidationFailed(_("This result is not waiting for a review."))
+    now = now or utcnow()
+    before = attempt.review
+    if confirm:
+        attempt.review = TypingReview.CONFIRMED
+        attempt.passed = bool(
+            attempt.scored
+            and attempt.net_speed >= attempt.pass_speed
+            and attempt.accuracy >= attempt.min_accuracy
+        )
+    else:
+        attempt.review, attempt.passed = TypingReview.VOIDED, None
+    attempt.reviewed_by_id, attempt.reviewed_at = reviewer.id, now
+    attempt.review_comment = comment
+    audit.record(
+        "typing.review",
+        attempt,
+        summary=f"{attempt.passage.title} #{attempt.number}",
+        before={"review": before.value},
+        after={"review": attempt.review.value, "comment": comment},
+    )
+    if attempt.sitting_id is not None:
+        refresh_result(attempt, now)
+
+
+def overdue(now: datetime | None = None, user_id: int | None = None) -> list[TypingAttempt]:
+    """Return attempts in progress past their deadline (and the grace), or never delivered
+    and older than a day (of ``user_id`` only, when given)."""
+    now = now or utcnow()
+    mine = TypingAttempt.user_id == user_id if user_id is not None else True
+    return list(
+        db.session.scalars(
+            select(TypingAttempt).where(
+                mine,
+                TypingAttempt.state == TypingState.IN_PROGRESS,
+                or_(
+                    TypingAttempt.deadline_at < now - GRACE,
+                    and_(
+                        TypingAttempt.started_at.is_(None),
+                        TypingAttempt.created_at < now - timedelta(days=1),
+                    ),
+                ),
+            )
+        )
+    )
+
+
+def finalise_overdue_of(user_id: int, now: datetime | None = None) -> int:
+    """Finish the user's overdue typing attempts (before they start another); return how many."""
+    now = now or utcnow()
+    return sum(finish(a, now=now) for a in overdue(now, user_id))
+
+
+def finalise_overdue(now: datetime | None = None) -> int:
+    """Finish every overdue typing attempt (the close-overdue command); return how many."""
+    now = now or utcnow()
+    return sum(finish(a, now=now) for a in overdue(now))
