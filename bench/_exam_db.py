@@ -126,7 +126,7 @@ def seed(url: str, instance: str, n: int, minutes_needed: float) -> tuple[int, l
     """Reset the database and create the paper, an open sitting and its n candidates."""
     from sqlalchemy import insert, select
 
-    from bench.exams import refuse_if_in_use
+    from bench.exams import recreate_tables, refuse_if_in_use
     from exams.models import Candidate, Sitting, SittingKind
     from lms.accounts.models import User
     from lms.extensions import db
@@ -135,8 +135,7 @@ def seed(url: str, instance: str, n: int, minutes_needed: float) -> tuple[int, l
     app = app_for(url, instance)
     with app.app_context():
         refuse_if_in_use()
-        db.drop_all()
-        db.create_all()
+        recreate_tables()
         minutes = max(60, math.ceil(minutes_needed) + 30)  # never runs out during the run
         usernames = _agents(n)
         now = utcnow()

@@ -130,6 +130,25 @@ def build_exam(n_candidates: int) -> tuple[int, list[str]]:
     return sitting.id, usernames
 
 
+def recreate_tables() -> None:
+    """Empty the benchmark's database and create the current tables.
+
+    On PostgreSQL the schema is dropped whole: drop_all with today's models cannot drop a
+    database an older version of the app created (a constraint it no longer knows of).
+    """
+    from sqlalchemy import text
+
+    from lms.extensions import db
+
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    else:
+        db.drop_all()
+    db.create_all()
+
+
 def refuse_if_in_use() -> None:
     """Stop before drop_all if others use the PostgreSQL database (a test run, say): wiping it
     under them breaks their run, and their drop_all would break this one."""
@@ -537,8 +556,7 @@ def main() -> None:
     with app.app_context():
         if not args.shared_database:
             refuse_if_in_use()
-        db.drop_all()
-        db.create_all()
+        recreate_tables()
         sitting_id, usernames = build_exam(args.candidates)
         db.session.remove()
         db.engine.dispose()  # the server's workers open their own connections

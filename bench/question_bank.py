@@ -14,6 +14,7 @@ import tempfile
 import time
 
 from bench._common import parser, report, summarise, timed
+from bench.exams import recreate_tables
 
 TOPICS = [
     "信用卡挂失",
@@ -94,8 +95,7 @@ def main() -> None:
         }
     )
     with app.app_context():
-        db.drop_all()
-        db.create_all()
+        recreate_tables()
         trainer = create_user(
             "bench", "基准", [Role.TRAINER], "Bench-pass-1", must_change_password=False
         )
