@@ -42,8 +42,13 @@ def own_attempt(attempt_id: int, with_items: bool = True) -> Attempt:
 
 
 def my_sittings():
-    """Return (sitting, candidate, attempts, window) for the current user, newest first."""
+    """Return (sitting, candidate, attempts, window) for the current user, newest first;
+    ``attempts`` are {"paper": [...], "typing": [...]}, each in order."""
+    from exams.typing import engine as typing_engine
+    from exams.typing.models import TypingAttempt
+
     engine.finalise_overdue_of(current_user)
+    typing_engine.finalise_overdue_of(current_user.id)
     # The papers' sections come along (full marks): a few statements however many sittings.
     rows = db.session.execute(
         select(Sitting, Candidate)
@@ -57,46 +62,64 @@ def my_sittings():
             selectinload(Sitting.paper)
             .selectinload(Paper.sections)
             .selectinload(PaperSection.rules),
+            selectinload(Sitting.typing_test),
         )
     ).all()
-    attempts: dict[int, list] = {}
+    attempts: dict[int, dict] = {}
     for a in db.session.scalars(
         select(Attempt).where(Attempt.user_id == current_user.id).order_by(Attempt.number)
     ):
-        attempts.setdefault(a.sitting_id, []).append(a)
-    return [(s, c, attempts.get(s.id, []), engine.window(s, c)) for s, c in rows]
+        attempts.setdefault(a.sitting_id, {"paper": [], "typing": []})["paper"].append(a)
+    for t in db.session.scalars(
+        select(TypingAttempt)
+        .where(TypingAttempt.user_id == current_user.id, TypingAttempt.sitting_id.is_not(None))
+        .order_by(TypingAttempt.number)
+    ):
+        attempts.setdefault(t.sitting_id, {"paper": [], "typing": []})["typing"].append(t)
+    empty = {"paper": [], "typing": []}
+    return [(s, c, attempts.get(s.id, empty), engine.window(s, c)) for s, c in rows]
 
 
 @bp.get("/")
 @signed_in
 def my_exams():
-    """List my exams: open now, upcoming and finished."""
+    """List my exams, each with its parts (paper, typing test): open, upcoming, finished."""
     now = utcnow()
     groups = {"open": [], "upcoming": [], "finished": []}
     for sitting, candidate, attempts, (opens, closes) in my_sittings():
-        open_ = [a for a in attempts if a.state == AttemptState.IN_PROGRESS]
-        # Past its deadline an open attempt cannot be answered any more (a closed tab):
-        # it is shown as finished, and no button offers to continue it.
-        in_progress = any(a.deadline_at > now for a in open_)
-        can_start = rules.can_start(
-            now, opens, closes, len(attempts), sitting.attempts_allowed, bool(open_)
-        ).allowed
+        parts = []
+        if sitting.paper is not None:
+            parts.append(_part("paper", sitting, attempts["paper"], opens, closes, now))
+        if sitting.typing_test is not None:
+            parts.append(_part("typing", sitting, attempts["typing"], opens, closes, now))
         entry = {
             "sitting": sitting,
-            "attempts": attempts,
+            "candidate": candidate,
+            "parts": parts,
             "opens": opens,
             "closes": closes,
-            "can_start": can_start,
-            "in_progress": in_progress,
             "extra": candidate.extra_minutes,
         }
-        if in_progress or can_start:
+        if any(p["in_progress"] or p["can_start"] for p in parts):
             groups["open"].append(entry)
         elif now < opens:
             groups["upcoming"].append(entry)
         else:
             groups["finished"].append(entry)
     return render_template("exams/my_exams.html", groups=groups, now=now)
+
+
+def _part(kind: str, sitting, attempts: list, opens, closes, now) -> dict:
+    """Return one part of a sitting as "my exams" shows it: its attempts and what I may do."""
+    counted = [a for a in attempts if getattr(a, "review", None) != "voided"]
+    open_ = [a for a in attempts if a.state.value == "in_progress"]
+    # Past its deadline an open attempt cannot be answered any more (a closed tab):
+    # it is shown as finished, and no button offers to continue it.
+    in_progress = any(a.deadline_at is None or a.deadline_at > now for a in open_)
+    can_start = rules.can_start(
+        now, opens, closes, len(counted), sitting.attempts_allowed, bool(open_)
+    ).allowed
+    return {"kind": kind, "attempts": attempts, "in_progress": in_progress, "can_start": can_start}
 
 
 @bp.post("/sittings/<id:sitting_id>/start")

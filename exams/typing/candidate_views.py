@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from exams import engine as exam_engine
-from exams import rules
+from exams import results, rules
 from exams.models import Sitting
 from exams.typing import audio as audio_store
 from exams.typing import engine, scoring
@@ -28,6 +28,7 @@ from exams.typing.models import PassageKind, TypingAttempt, TypingReview, Typing
 from lms.accounts.access import signed_in
 from lms.accounts.services import ValidationFailed
 from lms.extensions import db
+from lms.i18n import datetime_filter
 from lms.timeutil import utcnow
 
 bp = Blueprint("typing", __name__, url_prefix="/exam/typing")
@@ -264,9 +265,13 @@ def result(attempt_id: int):
     scored = scoring.score(
         attempt.target, attempt.text, engine.seconds_used(attempt), engine.rules_of(attempt)
     )
+    show_text = attempt.practice or attempt.passage.kind == PassageKind.TEXT
+    if not show_text:  # a recording's transcript: not before everyone has sat it
+        show_text = utcnow() >= results.last_close(db.session.get(Sitting, attempt.sitting_id))
     return render_template(
         "exams/typing/result.html",
         attempt=attempt,
+        show_text=show_text,
         steps=scored.alignment,
         held=attempt.review == TypingReview.HELD,
         voided=attempt.review == TypingReview.VOIDED,
@@ -285,7 +290,18 @@ def practice():
             .limit(50)
         )
     )
-    return render_template("exams/typing/practice.html", runs=runs, kinds=list(PassageKind))
+    return render_template(
+        "exams/typing/practice.html", runs=runs, kinds=list(PassageKind), points=chart_points(runs)
+    )
+
+
+def chart_points(runs: list[TypingAttempt]) -> list[tuple[str, float, bool]]:
+    """Return (date, net speed, passed) of the scored runs, oldest first, for the chart."""
+    return [
+        (datetime_filter(r.finished_at, "MM-dd"), float(r.net_speed), bool(r.passed))
+        for r in reversed(runs)
+        if r.scored and r.finished_at is not None and r.net_speed is not None
+    ]
 
 
 @bp.post("/practice/start")
@@ -306,3 +322,24 @@ def start_practice():
         flash(exc.messages[0], "error")
         return redirect(url_for("typing.practice"))
     return redirect(url_for("typing.attempt", attempt_id=attempt.id))
+
+
+#: The worked example on the rules page: a passage, what was typed, and the time used.
+EXAMPLE = ("您好，请问有什么可以帮您？", "您好，请问有甚么可以帮您", 60)
+
+
+@bp.get("/rules")
+@signed_in
+def rules_page():
+    """Explain how speed and accuracy are counted, with an example the scorer computes."""
+    passage, typed, seconds = EXAMPLE
+    example = scoring.score(passage, typed, seconds, scoring.TypingRules(duration_minutes=None))
+    return render_template(
+        "exams/typing/rules.html",
+        example=example,
+        passage=passage,
+        typed=typed,
+        seconds=seconds,
+        min_seconds=scoring.MIN_SECONDS,
+        defaults=engine.DEFAULT_RULES,
+    )

@@ -242,12 +242,12 @@
   let stopped = false;
   let backoffUntil = 0;
   let failures = 0;
-  const showPending = () => { statusEl.textContent = msg.msgPending; statusEl.classList.add("pending"); };
+  const showPending = () => { statusEl.textContent = msg.msgPending; statusEl.classList.remove("ok"); statusEl.classList.add("warning"); };
   const showSaved = () => {
     const now = new Date();
     const hhmmss = now.toTimeString().slice(0, 8);
     statusEl.textContent = msg.msgSaved.replace("{time}", hhmmss);
-    statusEl.classList.remove("pending");
+    statusEl.classList.remove("warning"); statusEl.classList.add("ok");
   };
 
   const body = () => JSON.stringify({ seq, text: committed, client_ms: elapsedMs(), evidence });

@@ -1,0 +1,231 @@
+"""The candidate's typing pages: start, type, snapshots (bad input refused, nothing changed),
+finish, the result the server computed (a forged one is not believed), practice, the rules
+page, and a recording served only within its plays."""
+
+import json
+import re
+from datetime import timedelta
+
+import pytest
+
+from exams.typing import engine, scoring
+from exams.typing.models import Passage, PassageKind, PassagePurpose, TypingAttempt, TypingTest
+from lms.extensions import db
+from tests.helpers import text, zh
+
+
+def start(client, sitting) -> TypingAttempt:
+    resp = client.submit(f"/exam/typing/sittings/{sitting.id}/start")
+    assert resp.status_code == 302, text(resp)[:300]
+    attempt_id = int(re.search(r"/attempts/(\d+)$", resp.location).group(1))
+    page = client.get(resp.location)
+    assert page.status_code == 200
+    db.session.expire_all()
+    return db.session.get(TypingAttempt, attempt_id)
+
+
+def snap(client, attempt, **body):
+    return client.post(
+        f"/exam/typing/attempts/{attempt.id}/snapshot",
+        data=json.dumps(body),
+        content_type="application/json",
+        headers={"X-CSRFToken": client.csrf_token()},
+    )
+
+
+@pytest.fixture
+def typing_sitting(make_typing_sitting, agent, other_agent):
+    return make_typing_sitting([agent, other_agent])
+
+
+def test_the_typing_page_shows_the_passage_and_keeps_the_clock_on_the_server(
+    agent_client, typing_sitting
+):
+    attempt = start(agent_client, typing_sitting)
+    page = text(agent_client.get(f"/exam/typing/attempts/{attempt.id}"))
+    assert attempt.started_at is not None
+    assert 'id="typing-input"' in page and 'id="passage"' in page
+    assert page.count("<span>") >= len(scoring.units(attempt.passage.text))
+    assert 'data-ms-left="' in page and "typing.js" in page
+    # Starting again continues the same attempt.
+    again = agent_client.submit(f"/exam/typing/sittings/{typing_sitting.id}/start")
+    assert again.location.endswith(f"/exam/typing/attempts/{attempt.id}")
+
+
+def test_another_agents_attempt_does_not_exist_for_me(
+    app, agent_client, typing_sitting, login, other_agent
+):
+    attempt = start(agent_client, typing_sitting)
+    other = app.test_client()
+    login(other, "a2")
+    for url in (
+        f"/exam/typing/attempts/{attempt.id}",
+        f"/exam/typing/attempts/{attempt.id}/result",
+        f"/exam/typing/attempts/{attempt.id}/audio",
+    ):
+        assert other.get(url).status_code == 404, url
+    assert snap(other, attempt, seq=1, text="偷看").status_code == 404
+
+
+BAD = [
+    pytest.param({"seq": 0, "text": "您好"}, "The snapshot's sequence number", id="seq-zero"),
+    pytest.param({"seq": "1", "text": "您好"}, "The snapshot's sequence number", id="seq-text"),
+    pytest.param({"seq": 1, "text": 5}, "The typed text must be at most", id="text-number"),
+    pytest.param({"seq": 1, "text": "x" * 10_001}, "The typed text must be at most", id="too-long"),
+    pytest.param({"seq": 1, "text": "您\x00好"}, "cannot be stored", id="nul"),
+    pytest.param({"seq": 1, "text": "您好", "client_ms": -1}, "could not be read", id="clock"),
+    pytest.param({"seq": 1, "text": "您好", "evidence": []}, "could not be read", id="evidence"),
+    pytest.param(
+        {"seq": 1, "text": "您好", "evidence": {"keys": "many"}}, "could not be read", id="keys"
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "message"), BAD)
+def test_a_bad_snapshot_is_refused_saying_why_and_changes_nothing(
+    agent_client, typing_sitting, body, message
+):
+    attempt = start(agent_client, typing_sitting)
+    resp = snap(agent_client, attempt, **body)
+    assert resp.status_code == 400
+    data = resp.get_json()
+    assert data["ok"] is False
+    wanted = {
+        "The snapshot's sequence number": "The snapshot's sequence number must be a whole "
+        "number from 1.",
+        "The typed text must be at most": "The typed text must be at most %(n)d characters.",
+        "cannot be stored": "The typed text contains a character that cannot be stored.",
+        "could not be read": "The typed text could not be read.",
+    }[message]
+    kwargs = {"n": engine.MAX_TEXT} if "%(n)d" in wanted else {}
+    assert data["message"] == zh(wanted, **kwargs)
+    db.session.expire_all()
+    again = db.session.get(TypingAttempt, attempt.id)
+    assert again.seq == 0 and again.text == "" and again.snapshots == []
+
+
+def test_a_forged_result_is_recomputed_not_believed(agent_client, typing_sitting):
+    attempt = start(agent_client, typing_sitting)
+    forged = {
+        "seq": 1,
+        "text": attempt.target[:20],
+        "client_ms": 600_000,
+        "speed": 999,
+        "accuracy": 1,
+        "passed": True,
+        "correct": 5000,
+        "evidence": {"keys": 80, "compositions": 10},
+    }
+    assert snap(agent_client, attempt, **forged).status_code == 200
+    final = json.dumps({**forged, "seq": 2})
+    resp = agent_client.submit(f"/exam/typing/attempts/{attempt.id}/finish", {"final": final})
+    assert resp.status_code == 302 and resp.location.endswith("/result")
+    db.session.expire_all()
+    done = db.session.get(TypingAttempt, attempt.id)
+    # Seconds after the start: under a minute, so not scored, and certainly not 999.
+    assert done.state == "finished" and done.scored is False and done.passed is False
+    assert done.correct == 20
+    page = text(agent_client.get(resp.location))
+    assert zh("Not scored: the test lasted less than a minute.") in page
+
+
+def test_a_finished_test_refuses_snapshots_and_shows_its_result(agent_client, typing_sitting):
+    attempt = start(agent_client, typing_sitting)
+    # Ten minutes later as the server counts them (the clock moved back instead).
+    db.session.execute(
+        TypingAttempt.__table__.update()
+        .where(TypingAttempt.id == attempt.id)
+        .values(
+            started_at=attempt.started_at - timedelta(minutes=9),
+            deadline_at=attempt.deadline_at - timedelta(minutes=9),
+        )
+    )
+    db.session.commit()
+    body = {"seq": 1, "text": attempt.target[:600], "evidence": {"keys": 2400, "compositions": 300}}
+    assert snap(agent_client, attempt, **body).status_code == 200
+    resp = agent_client.submit(f"/exam/typing/attempts/{attempt.id}/finish")
+    page = text(agent_client.get(resp.location))
+    assert 'id="result-speed"' in page
+    late = snap(agent_client, attempt, seq=2, text="再来")
+    assert late.status_code == 409 and late.get_json()["reason"] == "finished"
+
+
+def test_rules_page_example_is_what_the_scorer_computes(agent_client):
+    from exams.typing.candidate_views import EXAMPLE
+
+    passage, typed, seconds = EXAMPLE
+    want = scoring.score(passage, typed, seconds, scoring.TypingRules(duration_minutes=None))
+    page = text(agent_client.get("/exam/typing/rules"))
+    example = re.search(r'<p id="rules-example">(.*?)</p>', page, re.S).group(1)
+    assert str(want.speed) in example and str(want.correct) in example
+    assert str((want.accuracy * 100).normalize()) in example
+    assert zh("characters typed correctly ÷ minutes") in page
+
+
+def test_practice_never_counts_and_shows_progress(agent_client, agent, passages):
+    page = agent_client.get("/exam/typing/practice")
+    assert page.status_code == 200
+    resp = agent_client.submit("/exam/typing/practice/start", {"kind": "text"})
+    attempt_id = int(resp.location.rsplit("/", 1)[1])
+    agent_client.get(resp.location)
+    db.session.expire_all()
+    attempt = db.session.get(TypingAttempt, attempt_id)
+    assert attempt.practice and attempt.sitting_id is None
+    assert attempt.passage.purpose == PassagePurpose.PRACTICE
+
+
+def test_my_exams_shows_the_typing_part(agent_client, typing_sitting):
+    page = text(agent_client.get("/exam/"))
+    assert zh("Start the typing test") in page
+    assert f"/exam/typing/sittings/{typing_sitting.id}/start" in page
+
+
+@pytest.fixture
+def listen_sitting(app, make_typing_sitting, agent, tmp_path):
+    from exams.typing import audio
+
+    name, mime = audio.store(b"OggS" + b"\x00" * 200)
+    db.session.add(
+        Passage(
+            title="客户来电录音",
+            kind=PassageKind.LISTEN,
+            purpose=PassagePurpose.EXAM,
+            text="我的银行卡丢了，请帮我挂失。",
+            audio_file=name,
+            audio_mime=mime,
+            max_plays=2,
+        )
+    )
+    test = TypingTest(title="听打测试", kind=PassageKind.LISTEN, duration_minutes=3)
+    db.session.add(test)
+    db.session.commit()
+    sitting = make_typing_sitting([agent], title="听打")
+    sitting.typing_test = test
+    db.session.commit()
+    return sitting
+
+
+def test_a_recording_plays_only_as_often_as_allowed_and_its_text_stays_hidden(
+    agent_client, listen_sitting
+):
+    attempt = start(agent_client, listen_sitting)
+    page = text(agent_client.get(f"/exam/typing/attempts/{attempt.id}"))
+    assert "挂失" not in page  # the transcript is the answer: never on the page
+    audio_url = f"/exam/typing/attempts/{attempt.id}/audio"
+    assert agent_client.get(audio_url).status_code == 404  # not before a play is counted
+    play = f"/exam/typing/attempts/{attempt.id}/play"
+    headers = {"X-CSRFToken": agent_client.csrf_token()}
+    assert agent_client.post(play, headers=headers).get_json()["plays_left"] == 1
+    served = agent_client.get(audio_url)
+    served.close()  # the file it streams
+    assert served.status_code == 200 and served.headers["Cache-Control"] == "no-store"
+    assert agent_client.post(play, headers=headers).get_json()["plays_left"] == 0
+    third = agent_client.post(play, headers=headers)
+    assert third.status_code == 409
+    assert third.get_json()["message"] == zh("The recording may be played %(n)d times.", n=2)
+
+
+def test_a_state_changing_typing_request_needs_the_csrf_token(app, agent_client, typing_sitting):
+    app.config["WTF_CSRF_ENABLED"] = True
+    resp = agent_client.post(f"/exam/typing/sittings/{typing_sitting.id}/start")
+    assert resp.status_code == 400
