@@ -85,7 +85,6 @@
     keepCaretAtEnd();
     remember();
     scheduleRender();
-    if (msg.whole === "1" && !listen && typedAll()) sendSnapshot();
   };
 
   const remember = () => {
@@ -233,12 +232,15 @@
     document.querySelectorAll("#passage .next").forEach((el) => el.classList.remove("next"));
     if (next) spans[next.span].classList.add("next");
     lastMarks = marks;
+    // "Type the whole passage": the last character typed ends the test at once.
+    if (msg.whole === "1" && typedAll()) { wantNow = true; sendSnapshot(); }
     speedEl.textContent = String(Math.round(correct / minutes));
     accuracyEl.textContent = correct + errors ? `${Math.round((1000 * correct) / (correct + errors)) / 10}%` : "—";
   };
 
   // --- snapshots ---------------------------------------------------------------------------
   let inFlight = false;
+  let wantNow = false; // a snapshot to send as soon as the one in flight is answered
   let stopped = false;
   let backoffUntil = 0;
   let failures = 0;
@@ -253,8 +255,10 @@
   const body = () => JSON.stringify({ seq, text: committed, client_ms: elapsedMs(), evidence });
 
   const sendSnapshot = async () => {
-    if (inFlight || stopped || performance.now() < backoffUntil) return;
+    if (stopped || performance.now() < backoffUntil) return;
+    if (inFlight) { wantNow = true; return; }
     inFlight = true;
+    wantNow = false;
     seq += 1;
     const text = committed;
     remember();
@@ -293,6 +297,7 @@
       backoffUntil = Math.max(backoffUntil, performance.now() + jitter);
     } finally {
       inFlight = false;
+      if (wantNow && !stopped && committed !== acked) sendSnapshot();
     }
   };
   const backoff = (resp) => {
