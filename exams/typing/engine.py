@@ -22,7 +22,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from exams import events, results, rules
 from exams.models import Candidate, Sitting
-from exams.typing import plausibility, scoring
+from exams.typing import judging, scoring
+from exams.typing.judging import rules_of, seconds_used  # noqa: F401 (the pages use them)
 from exams.typing.models import (
     Passage,
     PassageKind,
@@ -58,17 +59,6 @@ class StartRefused(ValidationFailed):
     def __init__(self, reason: str):
         super().__init__(str(START_MESSAGES[reason]))
         self.reason = reason
-
-
-def rules_of(attempt: TypingAttempt) -> scoring.TypingRules:
-    """Return the scoring rules frozen on the attempt."""
-    return scoring.TypingRules(
-        duration_minutes=None if attempt.whole_passage else attempt.duration_minutes,
-        pass_speed=Decimal(attempt.pass_speed),
-        min_accuracy=Decimal(attempt.min_accuracy) / 100,
-        error_penalty=attempt.error_penalty,
-        speed_ceiling=Decimal(attempt.speed_ceiling),
-    )
 
 
 #: The rules a practice run uses, and the defaults of a new typing test (DOMAIN 第四条).
@@ -337,7 +327,7 @@ def finish(attempt: TypingAttempt, now: datetime | None = None) -> bool:
     db.session.refresh(attempt)
     if won != 1:
         return False
-    _score(attempt)
+    judging.judge(attempt)
     db.session.flush()
     if not attempt.practice:
         audit.record(
@@ -354,89 +344,6 @@ def finish(attempt: TypingAttempt, now: datetime | None = None) -> bool:
 
 def _num(value):
     return None if value is None else str(value)
-
-
-def seconds_used(attempt: TypingAttempt) -> float:
-    """Return the seconds from the server's start to the end (0 if never delivered)."""
-    if attempt.started_at is None or attempt.finished_at is None:
-        return 0.0
-    return max(0.0, (attempt.finished_at - attempt.started_at).total_seconds())
-
-
-def snaps_of(attempt: TypingAttempt) -> list[plausibility.Snap]:
-    """Return the attempt's snapshots as the plausibility rules read them."""
-    out = []
-    for s in attempt.snapshots:
-        ev = s.evidence or {}
-        out.append(
-            plausibility.Snap(
-                seconds=(s.received_at - attempt.started_at).total_seconds(),
-                client_ms=s.client_ms,
-                length=s.length,
-                added=len(s.added),
-                compositions=int(ev.get("compositions", 0) or 0),
-            )
-        )
-    return out
-
-
-def evidence_of(attempt: TypingAttempt) -> plausibility.Evidence:
-    """Return the page's last counters as plausibility.Evidence (unknown keys kept aside)."""
-    ev = dict(attempt.evidence or {})
-    known = {f: ev.pop(f) for f in list(ev) if f in plausibility.Evidence.__dataclass_fields__}
-    known.pop("extra", None)
-    return plausibility.Evidence(**known, extra=ev)
-
-
-def overlapping(attempt: TypingAttempt) -> bool:
-    """Tell whether another typing attempt of the same person ran at the same time."""
-    start, end = attempt.started_at, attempt.finished_at
-    if start is None:
-        return False
-    other = db.session.scalar(
-        select(TypingAttempt.id).where(
-            TypingAttempt.user_id == attempt.user_id,
-            TypingAttempt.id != attempt.id,
-            TypingAttempt.started_at.is_not(None),
-            TypingAttempt.started_at < end,
-            or_(
-                TypingAttempt.finished_at.is_(None),
-                and_(TypingAttempt.finished_at > start),
-            ),
-        )
-    )
-    return other is not None
-
-
-def _score(attempt: TypingAttempt) -> None:
-    """Compute and store the result; hold it for review when it looks impossible."""
-    result = scoring.score(attempt.target, attempt.text, seconds_used(attempt), rules_of(attempt))
-    attempt.correct, attempt.wrong = result.correct, result.wrong
-    attempt.missing, attempt.extra = result.missing, result.extra
-    attempt.minutes, attempt.speed, attempt.net_speed = (
-        result.minutes,
-        result.speed,
-        result.net_speed,
-    )
-    attempt.accuracy = result.accuracy * 100
-    attempt.scored = result.scored
-    why = plausibility.reasons(
-        snaps_of(attempt),
-        evidence_of(attempt),
-        attempt.text,
-        float(result.speed),
-        float(attempt.speed_ceiling),
-        overlapping(attempt),
-    )
-    if not result.scored:
-        attempt.passed = False  # under a minute: not scored, so not passed
-        why = []
-    elif why:
-        attempt.passed = None
-    else:
-        attempt.passed = bool(result.passed)
-    attempt.review = TypingReview.HELD if why and not attempt.practice else TypingReview.NONE
-    attempt.review_reasons = why or None
 
 
 def refresh_result(attempt: TypingAttempt, now: datetime | None = None) -> None:
