@@ -122,8 +122,11 @@ def _agents(n: int) -> list[str]:
     return keys
 
 
-def seed(url: str, instance: str, n: int, minutes_needed: float) -> tuple[int, list[str]]:
-    """Reset the database and create the paper, an open sitting and its n candidates."""
+def seed(
+    url: str, instance: str, n: int, minutes_needed: float, typing: bool = False
+) -> tuple[int, list[str]]:
+    """Reset the database and create the paper, an open sitting and its n candidates
+    (``typing``: the sitting's component is a typing test instead of the paper)."""
     from sqlalchemy import insert, select
 
     from bench.exams import recreate_tables, refuse_if_in_use
@@ -153,6 +156,10 @@ def seed(url: str, instance: str, n: int, minutes_needed: float) -> tuple[int, l
             insert(Candidate), [{"sitting_id": sitting.id, "user_id": i} for i in ids]
         )
         db.session.commit()
+        if typing:
+            from bench._typing import seed_typing
+
+            seed_typing(minutes_needed - 10)
         sitting_id = sitting.id
         db.session.remove()
         db.engine.dispose()  # the server's workers open their own connections
@@ -209,8 +216,20 @@ def _attempt_problems(username: str, attempts: list, finishes: dict) -> list[str
     return problems
 
 
-def check(url: str, instance: str, sitting_id: int, log: dict[str, list[dict]]) -> Verdict:
+def check(
+    url: str, instance: str, sitting_id: int, log: dict[str, list[dict]], typing: bool = False
+) -> Verdict:
     """Compare the database with ``log`` (username -> sends in order); return the verdict."""
+    if typing:
+        from bench._typing import check_typing
+
+        with app_for(url, instance).app_context():
+            from lms.extensions import db
+
+            lost, bad, details = check_typing(sitting_id, log)
+            db.session.remove()
+            db.engine.dispose()
+        return Verdict(lost, bad, details)
     from sqlalchemy import func, select
     from sqlalchemy.orm import selectinload
 

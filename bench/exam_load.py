@@ -32,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import _exam_db
+from bench import _exam_db, _typing
 from bench._common import parser, summarise
 from bench._exam_client import KINDS, Candidate, Failed, Stats, new_client
 from bench.exams import HOST, free_port, start_server, stop_server
@@ -71,8 +71,9 @@ async def run_clients(base: str, sitting_id: int, usernames: list[str], args, du
     phase (bench.exam_faults injects its fault from there).
     """
     ssl_context = ssl.create_default_context()
+    kind = _typing.Typist if args.typing else Candidate
     cands = [
-        Candidate(name, new_client(base, ssl_context), random.Random(f"{args.seed}:{name}"))
+        kind(name, new_client(base, ssl_context), random.Random(f"{args.seed}:{name}"))
         for name in usernames
     ]
     gate = asyncio.Semaphore(SIGN_IN_CONCURRENCY)
@@ -83,7 +84,7 @@ async def run_clients(base: str, sitting_id: int, usernames: list[str], args, du
 
     try:
         results = await asyncio.gather(*(sign_in(c) for c in cands), return_exceptions=True)
-        stats = Stats()
+        stats = Stats(ms={k: [] for k in kinds_of(args)})
         # Whoever could not sign in does not sit the exam: an error, not a lost answer.
         for result in results:
             if result is not None:
@@ -109,9 +110,18 @@ def figures_of(args, n: int, cands, stats: Stats, seconds: float, verdict, url: 
     figures: dict = {"candidates": n, "signed_in": len(cands)}
     figures["database"] = url.split(":", 1)[0].split("+")[0]
     figures["gunicorn"] = f"{args.workers}x{args.threads}"
-    for kind in KINDS:
+    for kind in kinds_of(args):
         figures.update(summarise(kind, stats.ms[kind] or [0.0]))
         figures[f"{kind}_requests"] = len(stats.ms[kind])
+    if args.typing:  # the table and the targets read the exam's names: the same roles
+        figures["mode"] = "typing"
+        for exam, typing in (
+            ("exam_page", "typing_page"),
+            ("save", "snapshot"),
+            ("submit", "finish"),
+        ):
+            for suffix in ("p50_ms", "p99_ms"):
+                figures[f"{exam}_{suffix}"] = figures[f"{typing}_{suffix}"]
     figures["throughput_rps"] = round(stats.requests / max(seconds, 1e-9), 1)
     figures["reconnects"] = stats.reconnects
     figures["measured_s"] = round(seconds, 1)
@@ -124,6 +134,11 @@ def figures_of(args, n: int, cands, stats: Stats, seconds: float, verdict, url: 
     figures["lost_answers"] = verdict.lost_answers
     figures["attempts_not_finalised_once"] = verdict.bad_attempts
     return figures
+
+
+def kinds_of(args) -> tuple[str, ...]:
+    """Return the kinds of request measured: the business exam's, or the typing test's."""
+    return _typing.KINDS if args.typing else KINDS
 
 
 def meets_targets(f: dict) -> bool:
@@ -143,7 +158,7 @@ def run_once(args, n: int, workdir: Path, during=None) -> dict:
     """
     url = normalise_database_url(args.database_url or f"sqlite:///{workdir}/bench.db")
     minutes = (args.start_window + args.duration) / 60 + 10
-    sitting_id, usernames = _exam_db.seed(url, str(workdir), n, minutes)
+    sitting_id, usernames = _exam_db.seed(url, str(workdir), n, minutes, typing=args.typing)
     port = free_port()
     server = start_server(url, str(workdir), port, args.workers, args.threads)
     try:
@@ -154,10 +169,17 @@ def run_once(args, n: int, workdir: Path, during=None) -> dict:
         stop_server(server)
     log = {c.username: c.sends for c in cands}
     (workdir / "sends.json").write_text(
-        json.dumps({"database_url": url, "sitting_id": sitting_id, "candidates": log}),
+        json.dumps(
+            {
+                "database_url": url,
+                "sitting_id": sitting_id,
+                "typing": args.typing,
+                "candidates": log,
+            }
+        ),
         encoding="utf-8",
     )
-    verdict = _exam_db.check(url, str(workdir), sitting_id, log)
+    verdict = _exam_db.check(url, str(workdir), sitting_id, log, typing=args.typing)
     figures = figures_of(args, n, cands, stats, seconds, verdict, url)
     print_run(args, figures, stats, verdict)
     return figures
@@ -170,7 +192,7 @@ def print_run(args, f: dict, stats: Stats, verdict) -> None:
         f" on {HOST}; start within {args.start_window:g} s, a save every {args.save_every:g} s,"
         f" submit after {args.duration:g} s"
     )
-    for kind in KINDS:
+    for kind in kinds_of(args):
         print(
             f"  {kind:<10} p50 {f[f'{kind}_p50_ms']:>8.1f} ms   p99 {f[f'{kind}_p99_ms']:>8.1f} ms"
             f"   ({f[f'{kind}_requests']} requests)"
@@ -253,6 +275,11 @@ def arguments(argv=None):
     p.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     p.add_argument("--start-window", type=float, default=10, help="seconds over which all start")
     p.add_argument("--save-every", type=float, default=15, help="seconds between saves")
+    p.add_argument(
+        "--typing",
+        action="store_true",
+        help="a typing test instead of the paper: a snapshot every --save-every s (use 5)",
+    )
     p.add_argument("--duration", type=float, default=180, help="seconds from start to submit")
     p.add_argument("--ramp", action="store_true", help="increase N until a target is missed")
     p.add_argument("--steps", type=lambda s: [int(x) for x in s.split(",")], default=RAMP_STEPS)

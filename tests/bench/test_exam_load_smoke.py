@@ -147,3 +147,51 @@ def test_exam_load_check_finds_an_attempt_not_finalised(clean_run):
     engine.dispose()
     verdict = _recheck(workdir)
     assert (verdict.lost, verdict.bad_attempts) == (1, 1)
+
+
+@pytest.fixture(scope="module")
+def typing_run(tmp_path_factory):
+    """Run the typing mode once with 3 typists for a few seconds on SQLite."""
+    workdir = tmp_path_factory.mktemp("typing-load")
+    argv = ["--typing", "--candidates", "3", "--workers", "1", "--threads", "4"]
+    argv += ["--start-window", "0.5", "--save-every", "0.5", "--duration", "3"]
+    argv += ["--workdir", str(workdir), "--json", str(workdir / "figures.json")]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = exam_load.main(argv)
+    return workdir, status, out.getvalue()
+
+
+def test_typing_mode_clean_run_prints_lost_0(typing_run):
+    workdir, status, out = typing_run
+    assert status == 0 and out.rstrip().endswith("lost=0"), out
+    figures = json.loads((workdir / "figures.json").read_text(encoding="utf-8"))
+    assert figures["mode"] == "typing" and figures["snapshot_requests"] >= 6
+    assert figures["errors"] == 0
+
+
+def test_typing_check_finds_an_acknowledged_snapshot_erased(typing_run):
+    workdir, _status, _out = typing_run
+    sends = _sends(workdir)
+    assert (
+        _exam_db.check(
+            sends["database_url"],
+            str(workdir),
+            sends["sitting_id"],
+            sends["candidates"],
+            typing=True,
+        ).lost
+        == 0
+    )
+    engine = create_engine(sends["database_url"])
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "DELETE FROM ex_typing_snapshots WHERE seq = (SELECT min(seq) FROM ex_typing_snapshots)"
+            )
+        )
+    engine.dispose()
+    verdict = _exam_db.check(
+        sends["database_url"], str(workdir), sends["sitting_id"], sends["candidates"], typing=True
+    )
+    assert verdict.lost >= 1 and "not on record" in " ".join(verdict.details)
