@@ -29,6 +29,7 @@ from exams.models import (
     Sitting,
     SittingKind,
 )
+from exams.rules import Part, combine
 from lms.extensions import db
 from lms.timeutil import utcnow
 from question_bank import categories
@@ -72,6 +73,20 @@ class CandidateResult:
     counted: Attempt | None = None  #: the attempt that counts, once known
     current: Attempt | None = None  #: the attempt in progress, if any
     seconds_left: int | None = None
+    #: The typing test's attempts (a sitting with a typing component), in order.
+    typing_attempts: list = field(default_factory=list)
+
+    @property
+    def typing_outcome(self) -> Outcome:
+        """Return the typing test's result (none when the sitting has no typing test)."""
+        return self.candidate.typing_outcome
+
+    @property
+    def typing_attempt(self):
+        """Return the typing attempt that counts, else the latest finished one."""
+        counted = self.candidate.typing_attempt_id
+        done = [a for a in self.typing_attempts if a.state == "finished"]
+        return next((a for a in done if a.id == counted), done[-1] if done else None)
 
     @property
     def user(self):
@@ -206,32 +221,6 @@ def attempts_left(candidate: Candidate, used: int, now: datetime) -> bool:
     return used < candidate.sitting.attempts_allowed and now < closes
 
 
-@dataclass
-class Part:
-    """One component's result, as refresh combines them: its outcome and whether it is final."""
-
-    outcome: Outcome
-    final: bool
-
-
-def combine(parts: list[Part]) -> Part:
-    """Return the sitting's result from its components': passed only when every one passed.
-
-    A failed component fails the sitting (final as soon as that failure is final: nothing can
-    turn it into a pass); otherwise an absent one makes it absent, one waiting for a trainer
-    makes it pending, one not taken yet leaves it open.
-    """
-    outcomes = [p.outcome for p in parts]
-    for outcome in (Outcome.FAILED, Outcome.ABSENT, Outcome.PENDING, Outcome.NONE):
-        if outcome in outcomes:
-            final = any(p.final for p in parts if p.outcome == outcome) and outcome in (
-                Outcome.FAILED,
-                Outcome.ABSENT,
-            )
-            return Part(outcome, final or all(p.final for p in parts))
-    return Part(Outcome.PASSED, all(p.final for p in parts))
-
-
 def refresh(
     candidate: Candidate, now: datetime | None = None, closed: bool = False
 ) -> tuple[tuple, tuple]:
@@ -253,7 +242,7 @@ def refresh(
     if sitting.typing_test_id is not None:
         parts.append(typing_results.refresh_typing(candidate, now, closed))
     result = combine(parts)
-    candidate.outcome = result.outcome
+    candidate.outcome = Outcome(result.outcome)
     if not result.final:
         candidate.result_final_at = None
     elif candidate.result_final_at is None:
@@ -371,12 +360,23 @@ def status_of(
 
 def sitting_results(sitting: Sitting, now: datetime | None = None) -> list[CandidateResult]:
     """Return every candidate of the sitting with their standing and result, by username."""
+    from exams.typing.models import TypingAttempt
+    from exams.typing.results import typing_status_of
+
     now = now or utcnow()
     attempts: dict[int, list[Attempt]] = {}
     for a in db.session.scalars(
         select(Attempt).where(Attempt.sitting_id == sitting.id).order_by(Attempt.number)
     ):
         attempts.setdefault(a.user_id, []).append(a)
+    typing: dict[int, list] = {}
+    if sitting.typing_test_id is not None:
+        for t in db.session.scalars(
+            select(TypingAttempt)
+            .where(TypingAttempt.sitting_id == sitting.id)
+            .order_by(TypingAttempt.number)
+        ):
+            typing.setdefault(t.user_id, []).append(t)
     candidates = db.session.scalars(
         select(Candidate)
         .where(Candidate.sitting_id == sitting.id)
@@ -384,9 +384,12 @@ def sitting_results(sitting: Sitting, now: datetime | None = None) -> list[Candi
     ).all()
     out = []
     for c in sorted(candidates, key=lambda c: c.user.username):
-        mine = attempts.get(c.user_id, [])
-        status, current, left = status_of(c, mine, now)
-        out.append(CandidateResult(c, status, mine, c.result_attempt, current, left))
+        mine, typed = attempts.get(c.user_id, []), typing.get(c.user_id, [])
+        if sitting.paper_id is None and sitting.typing_test_id is not None:
+            status, current, left = typing_status_of(c, typed, now)
+        else:
+            status, current, left = status_of(c, mine, now)
+        out.append(CandidateResult(c, status, mine, c.result_attempt, current, left, typed))
     return out
 
 

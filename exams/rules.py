@@ -231,3 +231,29 @@ CHINESE_NUMERALS = "一二三四五六七八九十"
 def section_numeral(position: int) -> str:
     """Return 一, 二, 三 … for section headings (一、单项选择题…)."""
     return CHINESE_NUMERALS[position - 1] if 1 <= position <= 10 else str(position)
+
+
+@dataclass
+class Part:
+    """One component's result, as refresh combines them: its outcome and whether it is final."""
+
+    outcome: str  #: none, pending, passed, failed or absent (exams.models.Outcome)
+    final: bool
+
+
+def combine(parts: list[Part]) -> Part:
+    """Return the sitting's result from its components': passed only when every one passed.
+
+    A failed component fails the sitting (final as soon as that failure is final: nothing can
+    turn it into a pass); otherwise an absent one makes it absent, one waiting for a trainer
+    makes it pending, one not taken yet leaves it open.
+    """
+    outcomes = [p.outcome for p in parts]
+    for outcome in ("failed", "absent", "pending", "none"):
+        if outcome in outcomes:
+            final = any(p.final for p in parts if p.outcome == outcome) and outcome in (
+                "failed",
+                "absent",
+            )
+            return Part(outcome, final or all(p.final for p in parts))
+    return Part("passed", all(p.final for p in parts))

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from exams import rules
 from exams.models import Candidate, Outcome, ResultRule
 from exams.typing.models import TypingAttempt, TypingReview, TypingState
 from lms.extensions import db
@@ -38,7 +39,8 @@ def counted(attempts: list[TypingAttempt], rule: ResultRule) -> tuple[TypingAtte
 
 def refresh_typing(candidate: Candidate, now: datetime, closed: bool):
     """Set the typing columns of ``candidate`` from its counted attempt; return its part."""
-    from exams.results import FINAL, Part, attempts_left
+    from exams.results import FINAL, attempts_left
+    from exams.rules import Part
 
     attempts = list(
         db.session.scalars(
@@ -67,3 +69,20 @@ def refresh_typing(candidate: Candidate, now: datetime, closed: bool):
     used = len([a for a in attempts if a.review != TypingReview.VOIDED])
     final = outcome in FINAL and not open_ and not attempts_left(candidate, used, now)
     return Part(outcome, final or outcome == Outcome.ABSENT)
+
+
+def typing_status_of(candidate: Candidate, attempts: list, now: datetime):
+    """Return the standing of a candidate whose sitting is a typing test only."""
+    from exams.results import CandidateStatus, window
+
+    current = next((a for a in attempts if a.state == "in_progress"), None)
+    if current is not None and (current.deadline_at is None or now < current.deadline_at):
+        left = rules.seconds_left(now, current.deadline_at) if current.deadline_at else None
+        return CandidateStatus.IN_PROGRESS, None, left
+    if current is not None:
+        return CandidateStatus.TIMED_OUT, None, None
+    if not attempts:
+        closes = window(candidate.sitting, candidate)[1]
+        status = CandidateStatus.ABSENT if now >= closes else CandidateStatus.NOT_STARTED
+        return status, None, None
+    return CandidateStatus.FINISHED, None, None

@@ -157,3 +157,23 @@ def test_save_digest_depends_on_writer_and_content_not_key_order():
     assert a != rules.save_digest("w1", {"1": "A", "2": ["C", "B"]}, {"1": True})
     assert a != rules.save_digest("w1", {"1": "A", "2": ["B", "C"]}, {})
     assert len(a) == rules.DIGEST_LENGTH
+
+
+@pytest.mark.parametrize(
+    ("parts", "want"),
+    [
+        pytest.param([("passed", True)], ("passed", True), id="paper-only-passed"),
+        pytest.param([("passed", True), ("passed", True)], ("passed", True), id="both-passed"),
+        pytest.param([("passed", False), ("passed", True)], ("passed", False), id="provisional"),
+        pytest.param([("passed", True), ("failed", True)], ("failed", True), id="typing-failed"),
+        pytest.param([("failed", True), ("none", False)], ("failed", True), id="failed-is-final"),
+        pytest.param([("failed", False), ("none", False)], ("failed", False), id="may-retry"),
+        pytest.param([("passed", True), ("none", False)], ("none", False), id="typing-to-take"),
+        pytest.param([("passed", True), ("pending", False)], ("pending", False), id="held"),
+        pytest.param([("passed", True), ("absent", True)], ("absent", True), id="absent"),
+        pytest.param([("pending", False), ("absent", True)], ("absent", True), id="absent-first"),
+    ],
+)
+def test_a_sitting_passes_only_when_every_component_passes(parts, want):
+    got = rules.combine([rules.Part(o, f) for o, f in parts])
+    assert (got.outcome, got.final) == want
