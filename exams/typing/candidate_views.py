@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from exams import engine as exam_engine
 from exams import results, rules
+from exams.candidate_views import UNSTORABLE
 from exams.models import Sitting
 from exams.typing import audio as audio_store
 from exams.typing import engine, scoring
@@ -126,7 +127,7 @@ def read_snapshot(raw: bytes | None) -> dict:
         raise BadSnapshot(_("The snapshot's sequence number must be a whole number from 1."))
     if not isinstance(text, str) or len(text) > engine.MAX_TEXT:
         raise BadSnapshot(_("The typed text must be at most %(n)d characters.", n=engine.MAX_TEXT))
-    if "\x00" in text or any(0xD800 <= ord(c) <= 0xDFFF for c in text):
+    if UNSTORABLE.search(text):
         raise BadSnapshot(_("The typed text contains a character that cannot be stored."))
     if client_ms is not None and (type(client_ms) is not int or not 0 <= client_ms < 2**31):
         raise BadSnapshot(_("The typed text could not be read."))

@@ -300,12 +300,15 @@ def record(
 
 
 def _common_prefix(a: str, b: str) -> int:
-    """Return the length of the longest common prefix of a and b."""
-    n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
+    """Return the length of the longest common prefix of a and b (slices compare in C)."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        mid = (low + high + 1) // 2
+        if a[low:mid] == b[low:mid]:
+            low = mid
+        else:
+            high = mid - 1
+    return low
 
 
 def _finished(attempt: TypingAttempt) -> bool:
