@@ -229,3 +229,23 @@ def test_a_state_changing_typing_request_needs_the_csrf_token(app, agent_client,
     app.config["WTF_CSRF_ENABLED"] = True
     resp = agent_client.post(f"/exam/typing/sittings/{typing_sitting.id}/start")
     assert resp.status_code == 400
+
+
+def test_a_snapshot_costs_a_few_statements_however_long_the_text(agent_client, typing_sitting):
+    """The heaviest traffic of the app (every candidate every 5 s): its budget is pinned."""
+    from tests.helpers import count_queries
+
+    attempt = start(agent_client, typing_sitting)
+    url, target = f"/exam/typing/attempts/{attempt.id}/snapshot", attempt.target
+    headers = {"X-CSRFToken": agent_client.csrf_token()}
+    counts = []
+    for seq, length in ((1, 10), (2, 1500)):
+        body = json.dumps({"seq": seq, "text": target[:length]})
+        with count_queries() as q:
+            resp = agent_client.post(
+                url, data=body, content_type="application/json", headers=headers
+            )
+        assert resp.status_code == 200
+        counts.append(q.count)
+    # The sign-in check, the attempt, one conditional UPDATE and one INSERT.
+    assert counts == [4, 4], counts
