@@ -172,21 +172,25 @@ def _refused(reason: str, status: int = 409):
 @signed_in
 def snapshot(attempt_id: int):
     """Keep the typed text: {seq, text, client_ms, evidence}; the same one again is acked."""
-    attempt = own_attempt(attempt_id)
+    state = engine.snapshot_state(attempt_id, current_user.id)
+    if state is None:
+        abort(404)
     try:
         data = read_snapshot(request.get_data(cache=False))
     except BadSnapshot as exc:
         db.session.rollback()
         return jsonify(ok=False, reason="bad_request", message=str(exc)), 400
-    result = engine.record(attempt, data["seq"], data["text"], data["client_ms"], data["evidence"])
+    now = utcnow()
+    result = engine.record(
+        state, data["seq"], data["text"], data["client_ms"], data["evidence"], now=now
+    )
     if not result.accepted:
         return _refused(result.reason)
-    now = utcnow()
     return jsonify(
         ok=True,
-        seq=attempt.seq,
-        finished=attempt.state == TypingState.FINISHED,
-        ms_left=rules.ms_left(now, attempt.deadline_at),
+        seq=max(state.seq, data["seq"]),
+        finished=result.finished,
+        ms_left=rules.ms_left(now, state.deadline_at),
     )
 
 

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from exams import events, results, rules
@@ -238,65 +238,111 @@ def deliver(attempt: TypingAttempt, now: datetime | None = None) -> bool:
 
 @dataclass
 class SnapshotResult:
-    """What came of a snapshot: accepted, or refused with a reason code."""
+    """What came of a snapshot: accepted, or refused with a reason code; and whether the
+    attempt is finished now (a whole passage typed, or the time over)."""
 
     accepted: bool
     reason: str = ""
+    finished: bool = False
+
+
+_cols = TypingAttempt.__table__.c
+#: The snapshot's statements, built once: a whole centre sends one every 5 s each, so
+#: nothing is built, coerced or keyed per request, and the attempt is read as one row.
+SNAPSHOT_STATE = select(
+    TypingAttempt.id,
+    TypingAttempt.state,
+    TypingAttempt.started_at,
+    TypingAttempt.deadline_at,
+    TypingAttempt.seq,
+    TypingAttempt.text,
+    TypingAttempt.whole_passage,
+    func.length(TypingAttempt.target).label("target_length"),
+).where(TypingAttempt.id == bindparam("aid"), TypingAttempt.user_id == bindparam("uid"))
+TAKE_SNAPSHOT = (
+    update(TypingAttempt)
+    .where(
+        TypingAttempt.id == bindparam("aid"),
+        TypingAttempt.state == TypingState.IN_PROGRESS,
+        TypingAttempt.seq < bindparam("new_seq"),
+    )
+    .values(
+        text=bindparam("new_text"),
+        seq=bindparam("new_seq"),
+        last_snapshot_at=bindparam("at", type_=_cols.last_snapshot_at.type),
+        evidence=bindparam("ev", type_=_cols.evidence.type),
+    )
+    .execution_options(synchronize_session=False)
+)
+KEEP_SNAPSHOT = insert(TypingSnapshot)
+
+
+def snapshot_state(attempt_id: int, user_id: int):
+    """Return the attempt's state as a snapshot needs it (None if not the user's)."""
+    return db.session.execute(SNAPSHOT_STATE, {"aid": attempt_id, "uid": user_id}).first()
 
 
 def record(
-    attempt: TypingAttempt,
+    attempt,
     seq: int,
     text: str,
     client_ms: int | None,
     evidence: dict,
     now: datetime | None = None,
 ) -> SnapshotResult:
-    """Keep a snapshot of the typed text if it is in time and newer than the last one."""
+    """Keep a snapshot of the typed text if it is in time and newer than the last one.
+
+    ``attempt`` is a TypingAttempt or the row of :func:`snapshot_state` (the fast path).
+    """
     now = now or utcnow()
     if attempt.state != TypingState.IN_PROGRESS:
-        return SnapshotResult(False, "finished")
+        return SnapshotResult(False, "finished", True)
     if attempt.started_at is None:
         return SnapshotResult(False, "not_started")
     if now > attempt.deadline_at + GRACE:
-        finish(attempt, now=now)
-        return SnapshotResult(False, "time_over")
+        finish(_orm(attempt), now=now)
+        return SnapshotResult(False, "time_over", True)
     if seq <= attempt.seq:
         same = seq == attempt.seq and text == attempt.text
         return SnapshotResult(same, "retry" if same else "stale")
-    previous = attempt.text
-    won = db.session.execute(
-        update(TypingAttempt)
-        .where(
-            TypingAttempt.id == attempt.id,
-            TypingAttempt.state == TypingState.IN_PROGRESS,
-            TypingAttempt.seq < seq,
-        )
-        .values(text=text, seq=seq, last_snapshot_at=now, evidence=evidence)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if won != 1:
-        db.session.refresh(attempt)
+    params = {"aid": attempt.id, "new_seq": seq, "new_text": text, "at": now, "ev": evidence}
+    if db.session.execute(TAKE_SNAPSHOT, params).rowcount != 1:
+        if isinstance(attempt, TypingAttempt):
+            db.session.refresh(attempt)
         return SnapshotResult(False, "stale")
-    kept = _common_prefix(previous, text)
+    kept = _common_prefix(attempt.text, text)
     db.session.execute(
-        insert(TypingSnapshot).values(
-            attempt_id=attempt.id,
-            seq=seq,
-            received_at=now,
-            client_ms=client_ms,
-            kept=kept,
-            added=text[kept:],
-            length=len(text),
-            evidence=evidence,
-        )
+        KEEP_SNAPSHOT,
+        {
+            "attempt_id": attempt.id,
+            "seq": seq,
+            "received_at": now,
+            "client_ms": client_ms,
+            "kept": kept,
+            "added": text[kept:],
+            "length": len(text),
+            "evidence": evidence,
+        },
     )
-    for name, value in (("text", text), ("seq", seq), ("last_snapshot_at", now)):
-        set_committed_value(attempt, name, value)
-    set_committed_value(attempt, "evidence", evidence)
-    if attempt.whole_passage and len(text) >= len(attempt.target) * 0.9 and _finished(attempt):
-        finish(attempt, now=now)
+    if isinstance(attempt, TypingAttempt):
+        for name, value in (("text", text), ("seq", seq), ("last_snapshot_at", now)):
+            set_committed_value(attempt, name, value)
+        set_committed_value(attempt, "evidence", evidence)
+    target_length = getattr(attempt, "target_length", None) or len(getattr(attempt, "target", ""))
+    if attempt.whole_passage and len(text) >= target_length * 0.9:
+        full = _orm(attempt)
+        if _finished(full) and finish(full, now=now):
+            return SnapshotResult(True, finished=True)
     return SnapshotResult(True)
+
+
+def _orm(attempt) -> TypingAttempt:
+    """Return the TypingAttempt itself for a snapshot-state row (loading it), or as given."""
+    if isinstance(attempt, TypingAttempt):
+        return attempt
+    full = db.session.get(TypingAttempt, attempt.id)
+    db.session.refresh(full)  # the snapshot just written
+    return full
 
 
 def _common_prefix(a: str, b: str) -> int:
