@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import exists, func, select
 
 from exams.models import Sitting
-from exams.typing import audio
+from exams.typing import audio, composition, scoring
 from exams.typing.models import (
     Passage,
     PassageKind,
@@ -34,6 +34,11 @@ class PassageInput:
     text: str
     max_plays: int | None = None
     recording: bytes | None = None  #: a new recording (already sniffed as audio), or None
+
+
+def passage_mix(text: str) -> composition.Mix:
+    """Return a passage's length in counted characters and its character mix."""
+    return composition.mix(unit.key for unit in scoring.units(text))
 
 
 def passage_in_use(passage: Passage) -> bool:

@@ -6,7 +6,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from exams.models import Sitting
-from exams.typing import audio, composition, engine, library
+from exams.typing import audio, engine, library
 from exams.typing.forms import MAX_AUDIO_BYTES, PassageForm, ReviewForm, TypingTestForm
 from exams.typing.models import (
     Passage,
@@ -44,7 +44,7 @@ def passages():
         stmt = stmt.where(Passage.active.is_(True))
     elif state == "archived":
         stmt = stmt.where(Passage.active.is_(False))
-    rows = [(p, composition.mix(p.text)) for p in db.session.scalars(stmt)]
+    rows = [(p, library.passage_mix(p.text)) for p in db.session.scalars(stmt)]
     return render_template(
         "exams/typing/staff/passages.html",
         rows=rows,
@@ -134,7 +134,7 @@ def passage(passage_id: int):
 
 def _passage_page(form: PassageForm, passage: Passage | None):
     in_use = passage is not None and library.passage_in_use(passage)
-    mix = composition.mix(passage.text) if passage else None
+    mix = library.passage_mix(passage.text) if passage else None
     return render_template(
         "exams/typing/staff/passage_form.html", form=form, passage=passage, in_use=in_use, mix=mix
     ), (422 if form.errors else 200)

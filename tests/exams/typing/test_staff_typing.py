@@ -410,3 +410,20 @@ def test_seed_demo_adds_typing_data_once(runner, app):
     assert db.session.scalar(select(func.count(Passage.id))) == passages
     assert db.session.scalar(select(func.count(TypingTest.id))) == 1
     assert len(list(audio.folder().iterdir())) == files
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("您好，欢迎致电95533！", (13, 6, 2, 5, 0)),
+        ("请问……——“转账”", (10, 4, 6, 0, 0)),
+        ("ＡＢＣ ab\n12...", (8, 0, 1, 7, 0)),
+        ("￥100+", (5, 0, 0, 3, 2)),
+        ("   ", (0, 0, 0, 0, 0)),
+    ],
+)
+def test_passage_mix_counts_as_the_scorer_does(text, expected):
+    from exams.typing.library import passage_mix
+
+    m = passage_mix(text)
+    assert (m.total, m.chinese, m.punctuation, m.alphanumeric, m.other) == expected
