@@ -21,6 +21,7 @@ from exams.models import (
     Sitting,
     SittingKind,
 )
+from exams.typing.models import TypingTest
 from lms import audit
 from lms.accounts.models import User
 from lms.accounts.services import ValidationFailed
@@ -379,6 +380,25 @@ def centre_month(when: datetime) -> str:
     return when.astimezone(ZoneInfo(current_app.config["LMS_TIMEZONE"])).strftime("%Y-%m")
 
 
+def _components(form) -> tuple[Paper | None, TypingTest | None]:
+    """Return the sitting's business paper and typing test (at least one of them)."""
+    paper_id, test_id = parse_id(form.get("paper_id")), parse_id(form.get("typing_test_id"))
+    paper = db.session.get(Paper, paper_id) if paper_id else None
+    typing_test = db.session.get(TypingTest, test_id) if test_id else None
+    if form.get("paper_id") and paper is None:
+        raise ValidationFailed(_("Choose a paper."), field="paper_id")
+    if form.get("typing_test_id") and typing_test is None:
+        raise ValidationFailed(_("Choose a typing test."), field="typing_test_id")
+    if paper is None and typing_test is None:
+        raise ValidationFailed(
+            _("Choose a paper, a typing test, or both: a sitting needs at least one."),
+            field="paper_id",
+        )
+    if paper is not None and (not paper.sections or paper.total_points <= 0):
+        raise ValidationFailed(_("The paper has no questions yet."), field="paper_id")
+    return paper, typing_test
+
+
 def create_sitting(form, actor, opens_at: datetime | None, closes_at: datetime | None) -> Sitting:
     """Create a sitting with its candidates."""
     title = (form.get("title") or "").strip()
@@ -388,12 +408,7 @@ def create_sitting(form, actor, opens_at: datetime | None, closes_at: datetime |
         kind = SittingKind(form.get("kind", ""))
     except ValueError:
         raise ValidationFailed(_("Choose the kind of exam."), field="kind") from None
-    paper_id = parse_id(form.get("paper_id"))
-    paper = db.session.get(Paper, paper_id) if paper_id else None
-    if paper is None:
-        raise ValidationFailed(_("Choose a paper."), field="paper_id")
-    if not paper.sections or paper.total_points <= 0:
-        raise ValidationFailed(_("The paper has no questions yet."), field="paper_id")
+    paper, typing_test = _components(form)
     if opens_at is None or closes_at is None:
         raise ValidationFailed(
             _("Enter when the exam opens and closes, e.g. 2026-12-01 09:00."), field="opens_at"
@@ -425,6 +440,7 @@ def create_sitting(form, actor, opens_at: datetime | None, closes_at: datetime |
         title=title[:200],
         kind=kind,
         paper=paper,
+        typing_test=typing_test,
         opens_at=opens_at,
         closes_at=closes_at,
         attempts_allowed=attempts,
@@ -439,7 +455,11 @@ def create_sitting(form, actor, opens_at: datetime | None, closes_at: datetime |
         "sitting.create",
         sitting,
         summary=title,
-        after={"paper": paper.title, "candidates": len(users)},
+        after={
+            "paper": paper.title if paper else None,
+            "typing_test": typing_test.title if typing_test else None,
+            "candidates": len(users),
+        },
         actor=actor,
     )
     return sitting

@@ -26,6 +26,7 @@ from exams.models import (
     Sitting,
     SittingKind,
 )
+from exams.typing.models import TypingTest
 from lms import audit
 from lms.accounts.access import blueprint_roles, roles_required, signed_in
 from lms.accounts.models import Role
@@ -250,7 +251,7 @@ def sittings():
 
 @bp.route("/sittings/new", methods=["GET", "POST"])
 def sitting_new():
-    """Schedule a sitting: paper, window, kind and candidates."""
+    """Schedule a sitting: its paper and/or typing test, window, kind and candidates."""
     error = None
     if request.method == "POST":
         try:
@@ -269,12 +270,14 @@ def sitting_new():
             )
             return redirect(url_for("exams.sitting", sitting_id=sitting.id))
     papers_ = db.session.scalars(select(Paper).order_by(Paper.title)).all()
+    typing_tests = db.session.scalars(select(TypingTest).order_by(TypingTest.title)).all()
     teams = db.session.scalars(select(Team).order_by(Team.name)).all()
     return render_template(
         "exams/sitting_form.html",
         error=error,
         form=request.form,
         papers=papers_,
+        typing_tests=typing_tests,
         teams=teams,
         SittingKind=SittingKind,
         ResultRule=ResultRule,

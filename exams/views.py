@@ -13,8 +13,10 @@ def register(app) -> None:
     )
     from exams.typing import candidate_views as typing_candidate_views
     from exams.typing import history_views
+    from exams.typing import staff_views as typing_staff_views
 
     app.register_blueprint(candidate_views.bp)
     app.register_blueprint(staff_views.bp)
     app.register_blueprint(typing_candidate_views.bp)
     app.register_blueprint(history_views.bp)
+    app.register_blueprint(typing_staff_views.bp)
