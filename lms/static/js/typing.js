@@ -141,7 +141,7 @@
   }
 
   // --- live marking and figures (the server's alignment is the one that counts) ---------
-  const equivalents = JSON.parse(document.getElementById("equivalents").textContent);
+  const equivalents = JSON.parse(msg.equivalents || "{}");
   const keyOf = (ch) => equivalents[ch] || ch;
   const isSpace = (ch) => /\s/u.test(ch) || ch === "\u200b" || ch === "\ufeff";
   const passageUnits = [];
