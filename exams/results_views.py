@@ -5,6 +5,7 @@ score distribution and the item statistics.
 import io
 from dataclasses import dataclass
 from datetime import datetime
+from statistics import median
 from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, render_template, request
@@ -204,6 +205,35 @@ def filtered_rows(
     return rows, [r for r in rows if filters.keep(r)], filters
 
 
+def typing_cells(result: CandidateResult) -> list:
+    """Return the typing columns of a candidate's .xlsx row: speed, accuracy, results."""
+    t = result.typing_attempt
+    return [
+        float(t.net_speed) if t is not None and t.scored else None,
+        float(t.accuracy) if t is not None and t.accuracy is not None else None,
+        str(OUTCOME_LABELS[result.typing_outcome]),
+        str(OUTCOME_LABELS[result.outcome]),
+    ]
+
+
+def typing_distribution(rows: list[ResultRow]) -> tuple[list, dict]:
+    """Return the counted typing speeds in ten bins up to the ceiling, and a summary."""
+    counted = [r.result.typing_attempt for r in rows if r.result.typing_attempt is not None]
+    judged = [a for a in counted if a.scored and a.review in ("none", "confirmed")]
+    speeds = sorted(float(a.net_speed) for a in judged)
+    held = sum(1 for r in rows for a in r.result.typing_attempts if a.review == "held")
+    if not speeds:
+        return [], {}
+    top = max(max(speeds), max(float(a.speed_ceiling) for a in judged) / 2, 1.0)
+    summary = {
+        "n": len(speeds),
+        "passed": sum(1 for a in judged if a.passed),
+        "held": held,
+        "median": round(median(speeds), 1),
+    }
+    return statistics.histogram(speeds, top, 10), summary
+
+
 @bp.get("/sittings/<id:sitting_id>/results")
 @roles_required(*STAFF_READ)
 def results(sitting_id: int):
@@ -221,9 +251,14 @@ def results(sitting_id: int):
     bins = statistics.histogram(scores, max_score, 10) if scores else []
     items, paper_stats = item_table(counted)
     versions = {i.question_id: i.version for a in counted for i in a.items}
+    typing_bins, typing_summary = typing_distribution(rows)
     return render_template(
         "exams/results.html",
         sitting=sitting,
+        typing_bins=typing_bins,
+        typing_peak=max((b[2] for b in typing_bins), default=0),
+        typing_summary=typing_summary,
+        typing_labels=OUTCOME_LABELS,
         rows=shown,
         total=len(rows),
         finished=sum(
@@ -255,6 +290,12 @@ def results_xlsx(sitting_id: int):
     wb = Workbook()
     ws = wb.active
     ws.title = _("Results")
+    with_typing = sitting.typing_test_id is not None
+    typing_heads = (
+        [_("Typing speed"), _("Typing accuracy (%)"), _("Typing result"), _("Sitting result")]
+        if with_typing
+        else []
+    )
     append_row(
         ws,
         [
@@ -271,6 +312,7 @@ def results_xlsx(sitting_id: int):
             _("Minutes taken"),
             _("Attempt status"),
             _("How it ended"),
+            *typing_heads,
         ],
     )
     for row in shown:
@@ -290,6 +332,7 @@ def results_xlsx(sitting_id: int):
             round(minutes, 1) if minutes is not None else None,
             r.status.label,
             row.finish_text,
+            *(typing_cells(r) if with_typing else []),
         ]
         # Names and team names are typed by people: none may become a live formula.
         append_row(ws, cells)

@@ -1,0 +1,45 @@
+"""Typing results where staff read results: the sitting's page (columns and speed
+distribution) and its .xlsx export, with the sitting's result over both components."""
+
+import io
+from datetime import timedelta
+
+from openpyxl import load_workbook
+
+from exams.typing import engine
+from lms.accounts.models import Role
+from tests.exams.typing.conftest import type_steadily
+from tests.exams.typing.test_engine import started
+from tests.helpers import text, zh
+
+
+def test_results_page_and_export_carry_the_typing_results(
+    app, make_typing_sitting, agent, other_agent, make_user, login
+):
+    sitting = make_typing_sitting([agent, other_agent])
+    attempt = started(sitting, agent)
+    type_steadily(engine, attempt, attempt.target[:700], attempt.started_at, 600)
+    engine.finish(attempt, now=attempt.started_at + timedelta(minutes=10))
+    from lms.extensions import db
+
+    db.session.commit()
+    hr = make_user(Role.HR, username="hr5")
+    client = app.test_client()
+    login(client, hr.username)
+    page = text(client.get(f"/exams/sittings/{sitting.id}/results"))
+    assert zh("Typing speed distribution") in page
+    assert str(attempt.net_speed) in page and zh("Typing result") in page
+    resp = client.get(f"/exams/sittings/{sitting.id}/results.xlsx")
+    ws = load_workbook(io.BytesIO(resp.data)).active
+    head = [c.value for c in ws[1]]
+    assert head[-4:] == [
+        zh("Typing speed"),
+        zh("Typing accuracy (%)"),
+        zh("Typing result"),
+        zh("Sitting result"),
+    ]
+    rows = {r[0].value: [c.value for c in r] for r in ws.iter_rows(min_row=2)}
+    mine = rows[agent.username]
+    assert mine[-4] == float(attempt.net_speed) and mine[-3] == float(attempt.accuracy)
+    assert mine[-2] == mine[-1] == zh("Passed")
+    assert rows[other_agent.username][-4] is None
