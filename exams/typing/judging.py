@@ -28,28 +28,58 @@ def seconds_used(attempt: TypingAttempt) -> float:
     return max(0.0, (attempt.finished_at - attempt.started_at).total_seconds())
 
 
-def snaps_of(attempt: TypingAttempt) -> list[plausibility.Snap]:
-    """Return the attempt's snapshots as the plausibility rules read them."""
+#: The page's counters that only grow while a page lives (a reload starts them again).
+CUMULATIVE = ("keys", "compositions", "deletions", "pastes", "idle_ms")
+
+
+def totals(evidences: list[dict]) -> list[dict]:
+    """Return the counters of each snapshot summed over the pages that sent them.
+
+    A counter that goes down means a new page (a reload, another device) started counting
+    from zero: what the earlier pages counted is carried over, so a reload halfway through
+    does not look like 300 characters typed with 10 keys.
+    """
+    base = dict.fromkeys(CUMULATIVE, 0)
+    last = dict.fromkeys(CUMULATIVE, 0)
+    longest = 0
     out = []
-    for s in attempt.snapshots:
-        ev = s.evidence or {}
-        out.append(
-            plausibility.Snap(
-                seconds=(s.received_at - attempt.started_at).total_seconds(),
-                client_ms=s.client_ms,
-                length=s.length,
-                added=len(s.added),
-                compositions=int(ev.get("compositions", 0) or 0),
-            )
-        )
+    for ev in evidences:
+        ev = ev or {}
+        row = dict(ev)
+        for key in CUMULATIVE:
+            value = ev.get(key, last[key]) or 0
+            if value < last[key]:
+                base[key] += last[key]
+            last[key] = value
+            row[key] = base[key] + value
+        longest = max(longest, ev.get("longest_commit", 0) or 0)
+        row["longest_commit"] = longest
+        out.append(row)
     return out
 
 
+def snaps_of(attempt: TypingAttempt) -> list[plausibility.Snap]:
+    """Return the attempt's snapshots as the plausibility rules read them."""
+    counted = totals([s.evidence for s in attempt.snapshots])
+    return [
+        plausibility.Snap(
+            seconds=(s.received_at - attempt.started_at).total_seconds(),
+            client_ms=s.client_ms,
+            length=s.length,
+            added=len(s.added),
+            compositions=int(ev.get("compositions", 0)),
+        )
+        for s, ev in zip(attempt.snapshots, counted, strict=True)
+    ]
+
+
 def evidence_of(attempt: TypingAttempt) -> plausibility.Evidence:
-    """Return the page's last counters as plausibility.Evidence (unknown keys kept aside)."""
-    ev = dict(attempt.evidence or {})
-    known = {f: ev.pop(f) for f in list(ev) if f in plausibility.Evidence.__dataclass_fields__}
-    known.pop("extra", None)
+    """Return the page's counters over the whole attempt (every page that sent snapshots)
+    as plausibility.Evidence; unknown keys are kept aside."""
+    counted = totals([s.evidence for s in attempt.snapshots])
+    ev = dict(counted[-1] if counted else attempt.evidence or {})
+    fields = plausibility.Evidence.__dataclass_fields__
+    known = {f: ev.pop(f) for f in list(ev) if f in fields and f != "extra"}
     return plausibility.Evidence(**known, extra=ev)
 
 

@@ -31,14 +31,6 @@
   const storeKey = `typing:${msg.snapshotUrl}`;
   let seq = Number(msg.seq);
   let committed = input.value;
-  try {
-    const kept = JSON.parse(sessionStorage.getItem(storeKey) || "null");
-    if (kept && kept.seq > seq && typeof kept.text === "string") {
-      committed = kept.text; // typed before a reload, not yet acknowledged
-      input.value = committed;
-      seq = kept.seq;
-    }
-  } catch (err) { /* private mode */ }
   let composing = false;
   let acked = Number(msg.seq) > 0 ? committed : "";
   let lastAckedSeq = Number(msg.seq);
@@ -47,6 +39,20 @@
     keys: 0, compositions: 0, deletions: 0, pastes: 0, longest_commit: 0, idle_ms: 0,
     key_gap_mean_ms: 0, key_gap_sd_ms: 0,
   };
+  try {
+    const kept = JSON.parse(sessionStorage.getItem(storeKey) || "null");
+    if (kept && kept.seq > seq && typeof kept.text === "string") {
+      committed = kept.text; // typed before a reload, not yet acknowledged
+      input.value = committed;
+      seq = kept.seq;
+    }
+    // The counters go on from where this tab left them (the server adds pages up anyway).
+    if (kept && kept.evidence && typeof kept.evidence === "object") {
+      for (const key of Object.keys(evidence)) {
+        if (typeof kept.evidence[key] === "number") evidence[key] = kept.evidence[key];
+      }
+    }
+  } catch (err) { /* private mode */ }
   let gapN = 0;
   let gapMean = 0;
   let gapM2 = 0;
@@ -89,7 +95,7 @@
 
   const remember = () => {
     try {
-      sessionStorage.setItem(storeKey, JSON.stringify({ seq: seq + 1, text: committed }));
+      sessionStorage.setItem(storeKey, JSON.stringify({ seq: seq + 1, text: committed, evidence }));
     } catch (err) { /* private mode */ }
   };
 

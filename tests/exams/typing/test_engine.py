@@ -205,3 +205,28 @@ def test_absent_from_the_typing_test_when_the_sitting_closes(make_typing_sitting
     cand = candidate(sitting, agent)
     assert cand.typing_outcome == Outcome.ABSENT and cand.outcome == Outcome.ABSENT
     assert cand.result_final_at is not None
+
+
+def test_a_reload_halfway_does_not_look_like_text_without_keys(make_typing_sitting, agent):
+    """The page's counters start again at a reload: the server adds up what every page sent."""
+    from exams.typing.judging import totals
+
+    rows = totals(
+        [{"keys": 400, "compositions": 100}, {"keys": 10, "compositions": 2}, {"keys": 30}]
+    )
+    assert [r["keys"] for r in rows] == [400, 410, 430]
+    assert [r["compositions"] for r in rows] == [100, 102, 102]
+    sitting = make_typing_sitting([agent])
+    attempt = started(sitting, agent)
+    t0 = attempt.started_at
+    text = attempt.target[:660]
+    seq = 0
+    for k in range(1, 121):  # 10 minutes; the page reloads after 5 of them
+        part = text[: round(len(text) * k / 120)]
+        page_k = k if k <= 60 else k - 60
+        ev = {"keys": len(part) * 4 if k <= 60 else page_k * 2, "compositions": page_k * 3}
+        seq += 1
+        engine.record(attempt, seq, part, k * 5000, ev, now=t0 + timedelta(seconds=5 * k))
+    engine.finish(attempt, now=t0 + timedelta(minutes=10))
+    assert attempt.review == TypingReview.NONE, attempt.review_reasons
+    assert attempt.passed is True
