@@ -50,6 +50,9 @@ START_MESSAGES = {
     "closed": _l("This exam has closed."),
     "no_attempts_left": _l("You have used all your attempts."),
     "no_passage": _l("There is no passage for this test yet. Ask a trainer to add one."),
+    "too_late": _l(
+        "Too little time is left before this exam closes for the typing test's minutes."
+    ),
 }
 
 
@@ -157,6 +160,10 @@ def start(
     )
     if not check.allowed:
         raise StartRefused(check.reason)
+    # The speed is over the minutes allowed: a test the close would cut short is not fair.
+    minutes = test.duration_minutes + candidate.extra_minutes
+    if closes - now < timedelta(minutes=minutes, seconds=30):
+        raise StartRefused("too_late")
     passage = draw_passage(user.id, test.kind, PassagePurpose.EXAM, rnd)
     if passage is None:
         raise StartRefused("no_passage")
@@ -173,7 +180,8 @@ def start(
 def start_practice(
     user, kind: PassageKind = PassageKind.TEXT, now=None, rnd=None, passage=None
 ) -> TypingAttempt:
-    """Start a practice run on a practice passage (never counted): 10 minutes, the defaults."""
+    """Start a practice run on a practice passage (never counted): the passage once, at most
+    10 minutes, the speed over the time used."""
     now = now or utcnow()
     finalise_overdue_of(user.id, now)
     if open_attempt_of(user.id) is not None:
@@ -182,7 +190,8 @@ def start_practice(
     passage = passage or draw_passage(user.id, kind, PassagePurpose.PRACTICE, rnd)
     if passage is None:
         raise StartRefused("no_passage")
-    attempt = _new_attempt(user.id, passage, dict(DEFAULT_RULES), now)
+    # Practice is over the passage once, timed by the time used: stop whenever you like.
+    attempt = _new_attempt(user.id, passage, {**DEFAULT_RULES, "whole_passage": True}, now)
     attempt.practice = True
     db.session.add(attempt)
     db.session.flush()

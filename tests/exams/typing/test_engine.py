@@ -228,3 +228,21 @@ def test_a_reload_halfway_does_not_look_like_text_without_keys(make_typing_sitti
     engine.finish(attempt, now=t0 + timedelta(minutes=10))
     assert attempt.review == TypingReview.NONE, attempt.review_reasons
     assert attempt.passed is True
+
+
+def test_a_typing_test_the_close_would_cut_short_does_not_start(make_typing_sitting, agent):
+    now = utcnow()
+    sitting = make_typing_sitting([agent], closes_at=now + timedelta(minutes=8))  # test: 10
+    with pytest.raises(engine.StartRefused) as err:
+        engine.start(sitting, agent, candidate(sitting, agent), now=now)
+    assert err.value.reason == "too_late"
+
+
+def test_practice_is_the_passage_once_timed_by_the_time_used(agent, passages):
+    practice = engine.start_practice(agent)
+    assert practice.whole_passage and practice.target == practice.passage.text.strip()
+    t0 = utcnow()
+    engine.deliver(practice, t0)
+    type_steadily(engine, practice, practice.target[:40], t0, 60)
+    engine.finish(practice, now=t0 + timedelta(seconds=60))
+    assert practice.minutes == 1 and practice.speed == practice.correct
