@@ -530,3 +530,35 @@ def test_typed_steadily_by_a_person_is_not_held(make_typing_sitting, agent):
     type_steadily(engine, attempt, attempt.target[:800], attempt.started_at, 600)
     engine.finish(attempt, now=attempt.started_at + timedelta(minutes=10))
     assert attempt.review == TypingReview.NONE and attempt.passed is True
+
+
+# --- FINDING: a passage with nothing to type is accepted, then every finish is a 500 ---------
+
+
+def test_FINDING_a_passage_of_invisible_characters_is_refused_by_the_form(trainer, agent_client):
+    """Severity: medium. The form only refuses a text that is empty after strip(); a text of
+    zero-width spaces (U+200B) or BOMs is saved, but the scorer skips them: it has nothing to
+    type, and scoring.score raises ValueError, so finishing (and the close-overdue command) is
+    a 500 for every candidate drawn that passage, and the attempt stays in progress."""
+    resp = trainer.submit(
+        "/exams/typing/passages/new",
+        {"title": "看不见", "kind": "text", "purpose": "practice", "text": "\u200b\ufeff\u200b"},
+    )
+    assert resp.status_code == 422, "a passage with nothing to type was saved"
+    assert db.session.query(Passage).count() == 0
+
+
+def test_FINDING_a_saved_invisible_passage_does_not_break_finishing(app, agent_client):
+    """The same attack end to end: what a candidate meets if such a passage is in the pool."""
+    db.session.add(
+        Passage(title="看不见", kind=PassageKind.TEXT, purpose=PassagePurpose.PRACTICE,
+                text="\u200b\u200b")
+    )
+    db.session.commit()
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    prac = agent_client.submit("/exam/typing/practice/start", {"kind": "text"})
+    if prac.status_code == 302 and "/attempts/" not in prac.location:
+        return  # refused to start on a passage with nothing to type: held
+    agent_client.get(prac.location)
+    resp = agent_client.submit(prac.location + "/finish")
+    assert resp.status_code < 500, resp.status_code
