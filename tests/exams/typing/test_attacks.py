@@ -8,6 +8,7 @@ Every other test is an attack that was tried and held.
 
 import io
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -562,3 +563,29 @@ def test_FINDING_a_saved_invisible_passage_does_not_break_finishing(app, agent_c
     agent_client.get(prac.location)
     resp = agent_client.submit(prac.location + "/finish")
     assert resp.status_code < 500, resp.status_code
+
+
+# --- FINDING: a listen item's transcript is shown while another sitting may still draw it ----
+
+
+def test_FINDING_the_transcript_stays_hidden_while_another_open_sitting_may_draw_it(
+    agent_client, listen_sitting, make_typing_sitting, other_agent  # noqa: F811
+):
+    """Severity: medium. The result page shows a recording's transcript once *this* sitting
+    has closed, but the exam pool is shared by every sitting of a listen test: a team whose
+    sitting closed today reads the answer of the item that another team, still sitting
+    (or next month's sitting), may be drawn."""
+    attempt = start(agent_client, listen_sitting)
+    # Garbage as long as the recording: each wrong character's title says what it should be.
+    assert snap(agent_client, attempt, seq=1, text="啊" * 14).status_code == 200
+    agent_client.submit(f"/exam/typing/attempts/{attempt.id}/finish")
+    # A second team sits the same listen test until tomorrow.
+    later = make_typing_sitting([other_agent], title="听打（二组）")
+    later.typing_test = listen_sitting.typing_test
+    # The first sitting has closed.
+    listen_sitting.opens_at -= timedelta(days=2)
+    listen_sitting.closes_at = listen_sitting.opens_at + timedelta(hours=2)
+    db.session.commit()
+    page = text(agent_client.get(f"/exam/typing/attempts/{attempt.id}/result"))
+    shown = "".join(re.findall(r'title="[^"]*?([\u4e00-\u9fff，。])"', page))
+    assert "银行卡" not in shown, f"the transcript is shown while another sitting is open: {shown}"
