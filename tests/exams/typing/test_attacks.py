@@ -589,3 +589,91 @@ def test_FINDING_the_transcript_stays_hidden_while_another_open_sitting_may_draw
     page = text(agent_client.get(f"/exam/typing/attempts/{attempt.id}/result"))
     shown = "".join(re.findall(r'title="[^"]*?([\u4e00-\u9fff，。])"', page))
     assert "银行卡" not in shown, f"the transcript is shown while another sitting is open: {shown}"
+
+
+# --- FINDING: nothing bounds how many snapshots an attempt may store ---------------------
+
+
+def test_FINDING_an_agent_cannot_flood_the_database_with_snapshots(agent_client, typing_sitting):
+    """Severity: low (an insider's denial of service). The page sends one snapshot every 5 s,
+    but the server keeps every newer one it is sent, each with the changed tail of the text:
+    alternating two 10 000-character texts stores 10 000 characters per request, with no
+    rate limit, and every finish and review reads them all back."""
+    attempt = start(agent_client, typing_sitting)
+    url = f"/exam/typing/attempts/{attempt.id}/snapshot"
+    headers = csrf_headers(agent_client)
+    texts = ["甲" * 10_000, "乙" * 10_000]
+    kept = 0
+    for seq in range(1, 201):
+        body = json.dumps({"seq": seq, "text": texts[seq % 2]})
+        resp = agent_client.post(url, data=body, content_type="application/json",
+                                 headers=headers)
+        kept += resp.status_code == 200
+    stored = sum(len(s.added) for s in fresh(attempt.id).snapshots)
+    assert kept < 50, f"{kept} snapshots in a burst kept, {stored} characters stored"
+
+
+def test_a_candidates_typed_markup_is_escaped_on_the_trainers_pages(
+    agent_client, trainer, typing_sitting
+):
+    attempt = start(agent_client, typing_sitting)
+    shift_back(attempt, minutes=9, seconds=50)
+    assert snap(agent_client, attempt, seq=1, text=XSS * 40, client_ms=5).status_code == 200
+    agent_client.submit(f"/exam/typing/attempts/{attempt.id}/finish")
+    assert fresh(attempt.id).review == TypingReview.HELD
+    pages = [
+        text(trainer.get(f"/exams/typing/reviews/{attempt.id}")),
+        text(trainer.get("/exams/typing/reviews")),
+        text(trainer.get(f"/exams/sittings/{typing_sitting.id}/results")),
+        text(agent_client.get(f"/exam/typing/attempts/{attempt.id}/result")),
+    ]
+    for page in pages:
+        assert "<script>alert" not in page and "<img src=x" not in page
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/exams/typing/history/999999",
+        "/exams/typing/history/1",
+        "/exams/typing/passages?kind=%ff&purpose[]=x&state=../",
+        "/exams/typing/passages/999999",
+        "/exams/typing/passages/999999/audio",
+        "/exams/typing/tests/999999",
+        "/exams/typing/reviews/999999",
+        "/exams/typing/reviews/99999999999",
+    ],
+)
+def test_odd_staff_urls_are_a_4xx_or_a_page_never_a_500(app, trainer, url):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    assert trainer.get(url).status_code in (200, 404)
+
+
+@pytest.mark.parametrize(
+    ("url", "method"),
+    [
+        ("/exam/typing/sittings/999999/start", "post"),
+        ("/exam/typing/attempts/999999", "get"),
+        ("/exam/typing/attempts/999999/snapshot", "post"),
+        ("/exam/typing/attempts/999999/finish", "post"),
+        ("/exam/typing/attempts/999999/play", "post"),
+        ("/exam/typing/attempts/999999/audio", "get"),
+        ("/exam/typing/attempts/99999999999/result", "get"),
+    ],
+)
+def test_odd_candidate_urls_are_a_404(app, agent_client, url, method):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    resp = getattr(agent_client, method)(url, headers=csrf_headers(agent_client))
+    assert resp.status_code == 404
+
+
+def test_play_and_audio_of_a_read_and_type_or_finished_attempt_are_404(
+    agent_client, typing_sitting
+):
+    attempt = start(agent_client, typing_sitting)
+    base = f"/exam/typing/attempts/{attempt.id}"
+    assert agent_client.post(f"{base}/play", headers=csrf_headers(agent_client)).status_code == 404
+    assert agent_client.get(f"{base}/audio").status_code == 404
+    bad_final = agent_client.submit(f"{base}/finish", {"final": "{not json"})
+    assert bad_final.status_code == 302 and bad_final.location.endswith(base)
+    assert fresh(attempt.id).state == TypingState.IN_PROGRESS
