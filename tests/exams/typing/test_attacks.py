@@ -88,7 +88,8 @@ def csrf_headers(client):
 
 
 def test_FINDING_the_recording_is_served_without_limit_once_a_play_was_counted(
-    agent_client, listen_sitting  # noqa: F811
+    agent_client,
+    listen_sitting,  # noqa: F811
 ):
     """Severity: medium. /audio only checks ``plays_used >= 1``: after the plays allowed are
     used up (the play endpoint says 409), GET /audio still streams the recording, as often as
@@ -118,9 +119,7 @@ def test_FINDING_the_recording_is_served_without_limit_once_a_play_was_counted(
     reason="LIMITATION: a script pacing the target text at under the ceiling with forged "
     "counters (and no client_ms, which skips the clock check) is never held",
 )
-def test_LIMITATION_a_paced_script_with_forged_counters_passes_unheld(
-    make_typing_sitting, agent
-):
+def test_LIMITATION_a_paced_script_with_forged_counters_passes_unheld(make_typing_sitting, agent):
     sitting = make_typing_sitting([agent])
     cand = db.session.scalar(select(Candidate).where(Candidate.user_id == agent.id))
     attempt = engine.start(sitting, agent, cand)
@@ -212,7 +211,11 @@ def test_the_whole_text_in_one_burst_with_fake_counters_is_held(agent_client, ty
     shift_back(attempt, minutes=9, seconds=50)
     forged = {"keys": 100000, "compositions": 1000, "deletions": 0}
     resp = snap(
-        agent_client, attempt, seq=1, text=attempt.target[:2500], client_ms=590_000,
+        agent_client,
+        attempt,
+        seq=1,
+        text=attempt.target[:2500],
+        client_ms=590_000,
         evidence=forged,
     )
     assert resp.status_code == 200
@@ -233,15 +236,15 @@ def test_a_seq_jump_and_a_lying_clock_do_not_help(agent_client, typing_sitting):
     assert done.scored is False and done.passed is False  # under a minute of server time
 
 
-def test_snapshots_and_play_and_finish_need_the_csrf_token(
-    app, agent_client, typing_sitting
-):
+def test_snapshots_and_play_and_finish_need_the_csrf_token(app, agent_client, typing_sitting):
     attempt = start(agent_client, typing_sitting)
     app.config["WTF_CSRF_ENABLED"] = True
     body = json.dumps({"seq": 1, "text": "您好"})
     url = f"/exam/typing/attempts/{attempt.id}"
-    assert agent_client.post(f"{url}/snapshot", data=body,
-                             content_type="application/json").status_code == 400
+    assert (
+        agent_client.post(f"{url}/snapshot", data=body, content_type="application/json").status_code
+        == 400
+    )
     assert agent_client.post(f"{url}/finish", data={"final": body}).status_code == 400
     assert agent_client.post("/exam/typing/practice/start").status_code == 400
     again = fresh(attempt.id)
@@ -274,9 +277,7 @@ def test_finishing_after_the_deadline_with_a_final_text_keeps_the_old_text(
     assert done.text == "您好" and done.finished_at == done.deadline_at
 
 
-def test_reloading_the_page_or_starting_again_never_moves_the_clock(
-    agent_client, typing_sitting
-):
+def test_reloading_the_page_or_starting_again_never_moves_the_clock(agent_client, typing_sitting):
     attempt = start(agent_client, typing_sitting)
     shift_back(attempt, minutes=5)
     before = fresh(attempt.id)
@@ -315,7 +316,11 @@ def test_practice_cannot_start_while_the_exam_is_open_nor_the_exam_during_practi
 
 
 def test_another_agents_attempt_cannot_be_played_finished_or_seen(
-    app, agent_client, listen_sitting, other_agent, login  # noqa: F811
+    app,
+    agent_client,
+    listen_sitting,
+    other_agent,
+    login,  # noqa: F811
 ):
     db.session.add(Candidate(sitting_id=listen_sitting.id, user_id=other_agent.id))
     db.session.commit()
@@ -333,7 +338,8 @@ def test_another_agents_attempt_cannot_be_played_finished_or_seen(
 
 
 def test_a_listen_items_transcript_is_on_no_page_an_agent_reaches_before_the_close(
-    agent_client, listen_sitting  # noqa: F811
+    agent_client,
+    listen_sitting,  # noqa: F811
 ):
     attempt = start(agent_client, listen_sitting)
     base = f"/exam/typing/attempts/{attempt.id}"
@@ -341,8 +347,14 @@ def test_a_listen_items_transcript_is_on_no_page_an_agent_reaches_before_the_clo
     seen.append(text(snap(agent_client, attempt, seq=1, text="我的")))
     seen.append(text(agent_client.post(f"{base}/play", headers=csrf_headers(agent_client))))
     agent_client.submit(f"{base}/finish")
-    for url in (f"{base}/result", base, "/exam/", "/exam/typing/practice",
-                "/exams/typing/history/mine", "/"):
+    for url in (
+        f"{base}/result",
+        base,
+        "/exam/",
+        "/exam/typing/practice",
+        "/exams/typing/history/mine",
+        "/",
+    ):
         resp = agent_client.get(url, follow_redirects=True)
         assert resp.status_code == 200, url
         seen.append(text(resp))
@@ -423,14 +435,14 @@ def test_a_non_audio_upload_is_refused(trainer, data, filename):
         b"\xff\xfb<html><script>alert(1)</script></html>",
     ],
 )
-def test_html_behind_an_audio_signature_is_served_only_as_audio(
-    trainer, data
-):
+def test_html_behind_an_audio_signature_is_served_only_as_audio(trainer, data):
     resp = _new_listen(trainer, data, "../../evil.html")
     assert resp.status_code == 302
     passage = db.session.scalars(select(Passage)).one()
     assert ".." not in passage.audio_file and passage.audio_file.split(".")[1] in (
-        "ogg", "m4a", "mp3"
+        "ogg",
+        "m4a",
+        "mp3",
     )
     served = trainer.get(f"/exams/typing/passages/{passage.id}/audio")
     served.close()
@@ -443,8 +455,12 @@ def test_a_traversal_audio_name_in_the_database_never_leaves_the_folder(trainer,
     secret = tmp_path / "secret.ogg"
     secret.write_bytes(b"OggS secret")
     p = Passage(
-        title="x", kind=PassageKind.LISTEN, purpose=PassagePurpose.EXAM, text=TRANSCRIPT,
-        audio_file=f"../../../../../../{secret}", audio_mime="text/html",
+        title="x",
+        kind=PassageKind.LISTEN,
+        purpose=PassagePurpose.EXAM,
+        text=TRANSCRIPT,
+        audio_file=f"../../../../../../{secret}",
+        audio_mime="text/html",
     )
     db.session.add(p)
     db.session.commit()
@@ -480,12 +496,10 @@ def test_stored_markup_in_titles_texts_and_comments_is_escaped(
         assert "<script>alert" not in page and "<img src=x" not in page
 
 
-def test_a_formula_title_never_reaches_the_export_as_a_formula(
-    trainer, make_typing_sitting, agent
-):
+def test_a_formula_title_never_reaches_the_export_as_a_formula(trainer, make_typing_sitting, agent):
     from openpyxl import load_workbook
 
-    sitting = make_typing_sitting([agent], title="=HYPERLINK(\"http://evil\",\"x\")")
+    sitting = make_typing_sitting([agent], title='=HYPERLINK("http://evil","x")')
     attempt = engine.start(sitting, agent, sitting.candidates[0])
     attempt.passage.title = "=1+1"
     db.session.commit()
@@ -519,7 +533,9 @@ def test_the_review_page_of_an_unfinished_or_undelivered_attempt_opens(
         )
         assert resp.status_code == 409
         assert fresh(a.id).review == TypingReview.NONE
-    bad = trainer.submit(f"/exams/typing/reviews/{running.id}", {"decision": "pass", "comment": "x"})
+    bad = trainer.submit(
+        f"/exams/typing/reviews/{running.id}", {"decision": "pass", "comment": "x"}
+    )
     assert bad.status_code in (409, 422)
 
 
@@ -552,8 +568,12 @@ def test_FINDING_a_passage_of_invisible_characters_is_refused_by_the_form(traine
 def test_FINDING_a_saved_invisible_passage_does_not_break_finishing(app, agent_client):
     """The same attack end to end: what a candidate meets if such a passage is in the pool."""
     db.session.add(
-        Passage(title="看不见", kind=PassageKind.TEXT, purpose=PassagePurpose.PRACTICE,
-                text="\u200b\u200b")
+        Passage(
+            title="看不见",
+            kind=PassageKind.TEXT,
+            purpose=PassagePurpose.PRACTICE,
+            text="\u200b\u200b",
+        )
     )
     db.session.commit()
     app.config["PROPAGATE_EXCEPTIONS"] = False
@@ -569,7 +589,10 @@ def test_FINDING_a_saved_invisible_passage_does_not_break_finishing(app, agent_c
 
 
 def test_FINDING_the_transcript_stays_hidden_while_another_open_sitting_may_draw_it(
-    agent_client, listen_sitting, make_typing_sitting, other_agent  # noqa: F811
+    agent_client,
+    listen_sitting,
+    make_typing_sitting,
+    other_agent,  # noqa: F811
 ):
     """Severity: medium. The result page shows a recording's transcript once *this* sitting
     has closed, but the exam pool is shared by every sitting of a listen test: a team whose
@@ -606,8 +629,7 @@ def test_FINDING_an_agent_cannot_flood_the_database_with_snapshots(agent_client,
     kept = 0
     for seq in range(1, 201):
         body = json.dumps({"seq": seq, "text": texts[seq % 2]})
-        resp = agent_client.post(url, data=body, content_type="application/json",
-                                 headers=headers)
+        resp = agent_client.post(url, data=body, content_type="application/json", headers=headers)
         kept += resp.status_code == 200
     stored = sum(len(s.added) for s in fresh(attempt.id).snapshots)
     assert kept < 50, f"{kept} snapshots in a burst kept, {stored} characters stored"
