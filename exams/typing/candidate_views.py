@@ -16,16 +16,23 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from exams import engine as exam_engine
 from exams import results, rules
 from exams.candidate_views import UNSTORABLE
-from exams.models import Sitting
+from exams.models import Candidate, Sitting
 from exams.typing import audio as audio_store
 from exams.typing import engine, scoring
-from exams.typing.models import PassageKind, TypingAttempt, TypingReview, TypingState
+from exams.typing.models import (
+    PassageKind,
+    PassagePurpose,
+    TypingAttempt,
+    TypingReview,
+    TypingState,
+    TypingTest,
+)
 from lms.accounts.access import signed_in
 from lms.accounts.services import ValidationFailed
 from lms.extensions import db
@@ -272,7 +279,7 @@ def result(attempt_id: int):
     )
     show_text = attempt.practice or attempt.passage.kind == PassageKind.TEXT
     if not show_text:  # a recording's transcript: not before everyone has sat it
-        show_text = utcnow() >= results.last_close(db.session.get(Sitting, attempt.sitting_id))
+        show_text = transcript_may_show(attempt, utcnow())
     return render_template(
         "exams/typing/result.html",
         attempt=attempt,
@@ -281,6 +288,28 @@ def result(attempt_id: int):
         held=attempt.review == TypingReview.HELD,
         voided=attempt.review == TypingReview.VOIDED,
     )
+
+
+def transcript_may_show(attempt: TypingAttempt, now) -> bool:
+    """Tell whether a recording's transcript may be shown on an exam attempt's result.
+
+    Not before the sitting's last window closes; and, while the item is still in the exam
+    pool, not while any sitting of a listen-and-type test is open or still to come (the pool
+    is shared by every sitting, so another team could be drawn the same recording).
+    """
+    if now < results.last_close(db.session.get(Sitting, attempt.sitting_id)):
+        return False
+    passage = attempt.passage
+    if not passage.active or passage.purpose != PassagePurpose.EXAM:
+        return True
+    personal = exists().where(Candidate.sitting_id == Sitting.id, Candidate.closes_at > now)
+    still_open = (
+        select(Sitting.id)
+        .join(TypingTest, Sitting.typing_test_id == TypingTest.id)
+        .where(TypingTest.kind == PassageKind.LISTEN, or_(Sitting.closes_at > now, personal))
+        .limit(1)
+    )
+    return db.session.scalar(still_open) is None
 
 
 @bp.get("/practice")

@@ -108,6 +108,8 @@ def draw_passage(
             .order_by(Passage.id)
         )
     )
+    # A passage with nothing the scorer counts (invisible characters only) cannot be scored.
+    pool = [p for p in pool if scoring.units(p.text)]
     if not pool:
         return None
     seen = seen_passages(user_id)

@@ -12,6 +12,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from exams.typing import scoring
 from exams.typing.models import PASSAGE_KIND_LABELS, PASSAGE_PURPOSE_LABELS
 
 #: The longest passage or transcript a trainer may save (the scorer allows twice that).
@@ -47,7 +48,7 @@ def plain_text(form, field):
     """Strip a passage's text and refuse what cannot be typed or stored."""
     text = (field.data or "").replace("\r\n", "\n").strip()
     field.data = text
-    if not text:
+    if not text or not scoring.units(text):  # invisible characters only: nothing to type
         raise ValidationError(_l("Enter the text to type."))
     if len(text) > MAX_PASSAGE_CHARS:
         raise ValidationError(
