@@ -125,7 +125,10 @@ class Typist(Candidate):
             "final": True,
         }
         self.sends.append(record)
-        final = json.dumps({"seq": self.seq, "text": self.typed, "evidence": self.evidence})
+        ms = int((time.monotonic() - self.began) * 1000)
+        final = json.dumps(
+            {"seq": self.seq, "text": self.typed, "client_ms": ms, "evidence": self.evidence}
+        )
         form = {"csrf_token": self.token, "final": final}
         resp = await send(self.client, stats, "finish", "POST", f"{self.attempt}/finish", data=form)
         record["status"] = resp.status_code

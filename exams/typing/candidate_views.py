@@ -2,6 +2,8 @@
 practice, and the recording of a listen-and-type item."""
 
 import json
+import secrets
+from datetime import timedelta
 
 from flask import (
     Blueprint,
@@ -41,6 +43,10 @@ from lms.timeutil import utcnow
 
 bp = Blueprint("typing", __name__, url_prefix="/exam/typing")
 
+#: How long after a counted play its recording is served (its ranges, a short pause).
+PLAY_WINDOW = timedelta(minutes=5)
+#: Snapshots closer together than this are refused (429): the page sends one every 5 s.
+SNAPSHOT_MIN_INTERVAL = timedelta(milliseconds=500)
 #: A snapshot carries the whole text (at most the scorer's limit) and a few counters.
 MAX_SNAPSHOT_BYTES = 200_000
 #: The page's counters kept as evidence: names and how large a value may be.
@@ -136,7 +142,7 @@ def read_snapshot(raw: bytes | None) -> dict:
         raise BadSnapshot(_("The typed text must be at most %(n)d characters.", n=engine.MAX_TEXT))
     if UNSTORABLE.search(text):
         raise BadSnapshot(_("The typed text contains a character that cannot be stored."))
-    if client_ms is not None and (type(client_ms) is not int or not 0 <= client_ms < 2**31):
+    if type(client_ms) is not int or not 0 <= client_ms < 2**31:
         raise BadSnapshot(_("The typed text could not be read."))
     return {
         "seq": seq,
@@ -188,6 +194,13 @@ def snapshot(attempt_id: int):
         db.session.rollback()
         return jsonify(ok=False, reason="bad_request", message=str(exc)), 400
     now = utcnow()
+    last = state.last_snapshot_at
+    in_time = state.deadline_at is not None and now <= state.deadline_at + engine.GRACE
+    takes = state.state == TypingState.IN_PROGRESS and in_time and data["seq"] > state.seq
+    if takes and last is not None and now - last < SNAPSHOT_MIN_INTERVAL:
+        # Bounds what one attempt can store (the page's own pace is a snapshot every 5 s).
+        resp = jsonify(ok=False, reason="too_soon", message=_("Too many snapshots; wait a moment."))
+        return resp, 429, {"Retry-After": "1"}
     result = engine.record(
         state, data["seq"], data["text"], data["client_ms"], data["evidence"], now=now
     )
@@ -228,10 +241,11 @@ def play(attempt_id: int):
     passage = attempt.passage
     if passage.kind != PassageKind.LISTEN or attempt.state != TypingState.IN_PROGRESS:
         abort(404)
+    token, now = secrets.token_hex(16), utcnow()
     won = db.session.execute(
         update(TypingAttempt)
         .where(TypingAttempt.id == attempt.id, TypingAttempt.plays_used < passage.max_plays)
-        .values(plays_used=TypingAttempt.plays_used + 1)
+        .values(plays_used=TypingAttempt.plays_used + 1, play_token=token, play_started_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.refresh(attempt)
@@ -242,21 +256,28 @@ def play(attempt_id: int):
             message=_("The recording may be played %(n)d times.", n=passage.max_plays),
         ), 409
     return jsonify(
-        ok=True, plays_used=attempt.plays_used, plays_left=passage.max_plays - attempt.plays_used
+        ok=True,
+        plays_used=attempt.plays_used,
+        plays_left=passage.max_plays - attempt.plays_used,
+        token=token,
     )
 
 
 @bp.get("/attempts/<id:attempt_id>/audio")
 @signed_in
 def audio(attempt_id: int):
-    """Serve the recording to its candidate during the attempt, after a play was counted."""
+    """Serve the recording to its candidate during the attempt, for the play just counted:
+    ``?token=`` of that play, for PLAY_WINDOW after it (the browser fetches it in ranges)."""
     attempt = own_attempt(attempt_id)
     passage = attempt.passage
+    token = request.args.get("token", "")
     if (
         passage.kind != PassageKind.LISTEN
         or not passage.audio_file
         or attempt.state != TypingState.IN_PROGRESS
-        or attempt.plays_used < 1
+        or not attempt.play_token
+        or not secrets.compare_digest(token, attempt.play_token)
+        or utcnow() - attempt.play_started_at > PLAY_WINDOW
     ):
         abort(404)
     path = audio_store.path_of(passage.audio_file)

@@ -268,6 +268,7 @@ SNAPSHOT_STATE = select(
     TypingAttempt.seq,
     TypingAttempt.text,
     TypingAttempt.whole_passage,
+    TypingAttempt.last_snapshot_at,
     func.length(TypingAttempt.target).label("target_length"),
 ).where(TypingAttempt.id == bindparam("aid"), TypingAttempt.user_id == bindparam("uid"))
 TAKE_SNAPSHOT = (

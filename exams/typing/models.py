@@ -168,6 +168,9 @@ class TypingAttempt(db.Model):
     seq: Mapped[int] = mapped_column(default=0)
     last_snapshot_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     plays_used: Mapped[int] = mapped_column(default=0)
+    #: The play being listened to: its recording is served with this token for a while.
+    play_token: Mapped[str | None] = mapped_column(String(32))
+    play_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: The page's input evidence, as last reported (keys, compositions, pastes ...).
     evidence: Mapped[dict | None] = mapped_column(JSON)
     # The result, computed by the server from ``text`` and its own clock.

@@ -72,6 +72,8 @@ def upgrade():
     sa.Column('seq', sa.Integer(), nullable=False),
     sa.Column('last_snapshot_at', sa.DateTime(), nullable=True),
     sa.Column('plays_used', sa.Integer(), nullable=False),
+    sa.Column('play_token', sa.String(length=32), nullable=True),
+    sa.Column('play_started_at', sa.DateTime(), nullable=True),
     sa.Column('evidence', sa.JSON(), nullable=True),
     sa.Column('correct', sa.Integer(), nullable=True),
     sa.Column('wrong', sa.Integer(), nullable=True),

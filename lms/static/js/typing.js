@@ -283,6 +283,10 @@
         endsAt = performance.now() + Number(data.ms_left);
         showSaved();
         if (data.finished) { stopped = true; finish(false); }
+      } else if (resp.status === 429) {
+        wantNow = true; // sent too soon after the last one: again in a second, no alarm
+        backoffUntil = performance.now() + 1000;
+        setTimeout(sendSnapshot, 1050);
       } else if (resp.status === 409) {
         stopped = true;
         if (data.reason === "stale") {
@@ -374,7 +378,7 @@
       const data = await resp.json().catch(() => ({}));
       if (!resp.ok || !data.ok) { plays = 0; showPlays(); return; }
       plays = data.plays_left;
-      audio.src = `${msg.audioUrl}?play=${data.plays_used}`;
+      audio.src = `${msg.audioUrl}?token=${encodeURIComponent(data.token)}`;
       audio.addEventListener("ended", showPlays, { once: true });
       audio.play().catch(showPlays);
       input.focus();

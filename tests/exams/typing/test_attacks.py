@@ -87,7 +87,7 @@ def csrf_headers(client):
 # --- FINDING: a recording is served however many times once one play was counted ----------
 
 
-def test_FINDING_the_recording_is_served_without_limit_once_a_play_was_counted(
+def test_the_recording_is_served_only_for_the_play_just_counted(
     agent_client,
     listen_sitting,  # noqa: F811
 ):
@@ -97,15 +97,18 @@ def test_FINDING_the_recording_is_served_without_limit_once_a_play_was_counted(
     attempt = start(agent_client, listen_sitting)
     play = f"/exam/typing/attempts/{attempt.id}/play"
     audio_url = f"/exam/typing/attempts/{attempt.id}/audio"
-    for used in (1, 2):
-        assert agent_client.post(play, headers=csrf_headers(agent_client)).status_code == 200
-        served = agent_client.get(f"{audio_url}?play={used}")
+    tokens = []
+    for _used in (1, 2):
+        resp = agent_client.post(play, headers=csrf_headers(agent_client))
+        assert resp.status_code == 200
+        tokens.append(resp.get_json()["token"])
+        served = agent_client.get(f"{audio_url}?token={tokens[-1]}")
         served.close()
         assert served.status_code == 200
     assert agent_client.post(play, headers=csrf_headers(agent_client)).status_code == 409
     extra = []
     for n in range(5):  # plays the server never counted
-        resp = agent_client.get(f"{audio_url}?play={n}")
+        resp = agent_client.get(f"{audio_url}?play={n}&token={tokens[0]}")
         resp.close()
         extra.append(resp.status_code)
     assert extra == [404] * 5, f"the recording was served {extra.count(200)} more times"
@@ -197,7 +200,7 @@ def test_snapshot_in_another_content_type_is_read_or_refused_never_a_500(
 def test_huge_and_infinite_evidence_is_clamped(agent_client, typing_sitting):
     attempt = start(agent_client, typing_sitting)
     body = (
-        b'{"seq": 1, "text": "x", "evidence": {"keys": 1e400, "compositions": -Infinity, '
+        b'{"seq": 1, "text": "x", "client_ms": 5, "evidence": {"keys": 1e400, "compositions": -Infinity, '
         b'"deletions": 100000000000000000000000000000, "idle_ms": -5, "unknown": "<b>"}}'
     )
     resp = raw_snap(agent_client, attempt, body)
@@ -271,7 +274,9 @@ def test_finishing_after_the_deadline_with_a_final_text_keeps_the_old_text(
     attempt = start(agent_client, typing_sitting)
     assert snap(agent_client, attempt, seq=1, text="您好").status_code == 200
     shift_back(attempt, minutes=30)
-    final = json.dumps({"seq": 2, "text": attempt.target[:900], "evidence": {"keys": 4000}})
+    final = json.dumps(
+        {"seq": 2, "text": attempt.target[:900], "client_ms": 9, "evidence": {"keys": 4000}}
+    )
     agent_client.submit(f"/exam/typing/attempts/{attempt.id}/finish", {"final": final})
     done = fresh(attempt.id)
     assert done.text == "您好" and done.finished_at == done.deadline_at
@@ -318,9 +323,9 @@ def test_practice_cannot_start_while_the_exam_is_open_nor_the_exam_during_practi
 def test_another_agents_attempt_cannot_be_played_finished_or_seen(
     app,
     agent_client,
-    listen_sitting,
+    listen_sitting,  # noqa: F811
     other_agent,
-    login,  # noqa: F811
+    login,
 ):
     db.session.add(Candidate(sitting_id=listen_sitting.id, user_id=other_agent.id))
     db.session.commit()
@@ -552,7 +557,7 @@ def test_typed_steadily_by_a_person_is_not_held(make_typing_sitting, agent):
 # --- FINDING: a passage with nothing to type is accepted, then every finish is a 500 ---------
 
 
-def test_FINDING_a_passage_of_invisible_characters_is_refused_by_the_form(trainer, agent_client):
+def test_a_passage_of_invisible_characters_is_refused_by_the_form(trainer, agent_client):
     """Severity: medium. The form only refuses a text that is empty after strip(); a text of
     zero-width spaces (U+200B) or BOMs is saved, but the scorer skips them: it has nothing to
     type, and scoring.score raises ValueError, so finishing (and the close-overdue command) is
@@ -565,7 +570,7 @@ def test_FINDING_a_passage_of_invisible_characters_is_refused_by_the_form(traine
     assert db.session.query(Passage).count() == 0
 
 
-def test_FINDING_a_saved_invisible_passage_does_not_break_finishing(app, agent_client):
+def test_a_saved_invisible_passage_does_not_break_finishing(app, agent_client):
     """The same attack end to end: what a candidate meets if such a passage is in the pool."""
     db.session.add(
         Passage(
@@ -588,11 +593,11 @@ def test_FINDING_a_saved_invisible_passage_does_not_break_finishing(app, agent_c
 # --- FINDING: a listen item's transcript is shown while another sitting may still draw it ----
 
 
-def test_FINDING_the_transcript_stays_hidden_while_another_open_sitting_may_draw_it(
+def test_the_transcript_stays_hidden_while_another_open_sitting_may_draw_it(
     agent_client,
-    listen_sitting,
+    listen_sitting,  # noqa: F811
     make_typing_sitting,
-    other_agent,  # noqa: F811
+    other_agent,
 ):
     """Severity: medium. The result page shows a recording's transcript once *this* sitting
     has closed, but the exam pool is shared by every sitting of a listen test: a team whose
@@ -617,7 +622,7 @@ def test_FINDING_the_transcript_stays_hidden_while_another_open_sitting_may_draw
 # --- FINDING: nothing bounds how many snapshots an attempt may store ---------------------
 
 
-def test_FINDING_an_agent_cannot_flood_the_database_with_snapshots(agent_client, typing_sitting):
+def test_an_agent_cannot_flood_the_database_with_snapshots(agent_client, typing_sitting):
     """Severity: low (an insider's denial of service). The page sends one snapshot every 5 s,
     but the server keeps every newer one it is sent, each with the changed tail of the text:
     alternating two 10 000-character texts stores 10 000 characters per request, with no

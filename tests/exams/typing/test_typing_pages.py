@@ -4,6 +4,7 @@ page, and a recording served only within its plays."""
 
 import json
 import re
+import time
 from datetime import timedelta
 
 import pytest
@@ -25,6 +26,8 @@ def start(client, sitting) -> TypingAttempt:
 
 
 def snap(client, attempt, **body):
+    """Post a snapshot as the page does (its clock included unless the test says otherwise)."""
+    body.setdefault("client_ms", 5000)
     return client.post(
         f"/exam/typing/attempts/{attempt.id}/snapshot",
         data=json.dumps(body),
@@ -215,11 +218,16 @@ def test_a_recording_plays_only_as_often_as_allowed_and_its_text_stays_hidden(
     assert agent_client.get(audio_url).status_code == 404  # not before a play is counted
     play = f"/exam/typing/attempts/{attempt.id}/play"
     headers = {"X-CSRFToken": agent_client.csrf_token()}
-    assert agent_client.post(play, headers=headers).get_json()["plays_left"] == 1
-    served = agent_client.get(audio_url)
+    first = agent_client.post(play, headers=headers).get_json()
+    assert first["plays_left"] == 1
+    served = agent_client.get(f"{audio_url}?token={first['token']}")
     served.close()  # the file it streams
     assert served.status_code == 200 and served.headers["Cache-Control"] == "no-store"
-    assert agent_client.post(play, headers=headers).get_json()["plays_left"] == 0
+    assert agent_client.get(f"{audio_url}?token=guess").status_code == 404
+    second = agent_client.post(play, headers=headers).get_json()
+    assert second["plays_left"] == 0
+    # The first play's token is spent once the second play starts.
+    assert agent_client.get(f"{audio_url}?token={first['token']}").status_code == 404
     third = agent_client.post(play, headers=headers)
     assert third.status_code == 409
     assert third.get_json()["message"] == zh("The recording may be played %(n)d times.", n=2)
@@ -240,7 +248,8 @@ def test_a_snapshot_costs_a_few_statements_however_long_the_text(agent_client, t
     headers = {"X-CSRFToken": agent_client.csrf_token()}
     counts = []
     for seq, length in ((1, 10), (2, 1500)):
-        body = json.dumps({"seq": seq, "text": target[:length]})
+        time.sleep(0.55)  # the page's pace is 5 s; closer than 0.5 s is refused
+        body = json.dumps({"seq": seq, "text": target[:length], "client_ms": seq * 5000})
         with count_queries() as q:
             resp = agent_client.post(
                 url, data=body, content_type="application/json", headers=headers
