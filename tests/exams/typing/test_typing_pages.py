@@ -258,3 +258,16 @@ def test_a_snapshot_costs_a_few_statements_however_long_the_text(agent_client, t
         counts.append(q.count)
     # The sign-in check, the attempt, one conditional UPDATE and one INSERT.
     assert counts == [4, 4], counts
+
+
+def test_the_last_character_of_a_whole_passage_test_finishes_it(
+    agent_client, typing_sitting, typing_test
+):
+    typing_test.whole_passage = True
+    db.session.commit()
+    attempt = start(agent_client, typing_sitting)
+    assert attempt.whole_passage and attempt.target == attempt.passage.text.strip()
+    resp = snap(agent_client, attempt, seq=1, text=attempt.target)
+    assert resp.status_code == 200 and resp.get_json()["finished"] is True
+    db.session.expire_all()
+    assert db.session.get(TypingAttempt, attempt.id).state == "finished"
