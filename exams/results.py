@@ -114,6 +114,12 @@ class CandidateResult:
         return self.candidate.outcome == Outcome.PENDING
 
     @property
+    def paper_pending(self) -> bool:
+        """Tell whether the paper's score waits for a trainer's grading (a typing result held
+        for review is not grading, and leaves the paper's score alone)."""
+        return self.candidate.paper_outcome == Outcome.PENDING
+
+    @property
     def finish_reason(self) -> FinishReason | None:
         """Return how the counted (or latest finished) attempt ended."""
         attempt = self.counted or next(

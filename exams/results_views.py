@@ -131,7 +131,7 @@ class ResultRow:
     @property
     def score_text(self) -> str:
         """Return e.g. 11 / 12, "being graded", or a dash."""
-        if self.result.pending:
+        if self.result.paper_pending:
             return _("being graded")
         if self.result.score is None or self.attempt is None:
             return "—"
@@ -267,7 +267,7 @@ def results(sitting_id: int):
             if r.result.status in (CandidateStatus.FINISHED, CandidateStatus.TIMED_OUT)
         ),
         passed=sum(1 for r in rows if r.result.outcome == Outcome.PASSED),
-        pending=sum(1 for r in rows if r.result.pending),
+        pending=sum(1 for r in rows if r.result.paper_pending),
         filters=filters,
         teams=teams,
         outcomes=OUTCOME_LABELS,
@@ -324,7 +324,9 @@ def results_xlsx(sitting_id: int):
             row.agent.employee_no if row.agent else "",
             row.team.name if row.team else "",
             a.number if a else None,
-            _("being graded") if r.pending else (float(r.score) if r.score is not None else None),
+            _("being graded")
+            if r.paper_pending
+            else (float(r.score) if r.score is not None else None),
             float(a.max_score) if a else None,
             "" if r.passed is None else (_("yes") if r.passed else _("no")),
             local(a.started_at) if a else None,

@@ -2,6 +2,7 @@
 
 from contextlib import contextmanager
 from datetime import date, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask import current_app, g, has_request_context, session
@@ -56,6 +57,16 @@ def force_user_locale(user):
         yield
 
 
+def number_filter(value) -> str:
+    """Show a decimal without trailing zeros and never in exponent form (10, not 1E+1)."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        text = format(value.normalize(), "f")
+        return "0" if text in ("-0", "") else text
+    return str(value)
+
+
 def today_local() -> date:
     """Return today's date in the centre's zone (not the server's)."""
     return datetime.now(ZoneInfo(current_app.config["LMS_TIMEZONE"])).date()
@@ -65,6 +76,7 @@ def init_app(app) -> None:
     """Register the filters and template globals."""
     app.jinja_env.filters["dt"] = datetime_filter
     app.jinja_env.filters["d"] = date_filter
+    app.jinja_env.filters["num"] = number_filter
     app.jinja_env.globals["html_lang"] = html_lang
     app.jinja_env.globals["current_language"] = current_language
     app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES

@@ -128,7 +128,7 @@ def test_ime_typing_is_scored_by_the_server_paste_is_blocked_and_a_burst_is_held
     other.locator("#typing-input").focus()
     cdp_other.send("Input.insertText", {"text": PASSAGE})
     other.wait_for_url("**/result", timeout=15_000)
-    expect(other.locator(".flash.info")).to_contain_text("核查")
+    expect(other.locator(".flash-info")).to_contain_text("核查")
 
     honest = attempt_row(live_app, honest_id)
     true_speed = len(PASSAGE) / ((typed_at - loaded) / 60)

@@ -84,3 +84,14 @@ def test_bad_preference_value_is_refused(client, make_user, login):
     assert resp.status_code == 422
     db.session.refresh(user)
     assert user.locale is None
+
+
+def test_decimals_show_without_an_exponent(app):
+    from decimal import Decimal
+
+    num = app.jinja_env.filters["num"]
+    assert num(Decimal("10.000")) == "10"  # normalize() alone gives 1E+1
+    assert num(Decimal("100.00")) == "100"
+    assert num(Decimal("98.50")) == "98.5"
+    assert num(Decimal("0.000")) == "0"
+    assert num(None) == ""

@@ -49,3 +49,17 @@ document.addEventListener("DOMContentLoaded", () => {
   };
   window.setTimeout(poll, 500);
 });
+
+document.addEventListener("DOMContentLoaded", () => {
+  // A scored typing test needs a physical keyboard: on a touch-only device the start button
+  // would start the clock of a test that cannot be typed, so offer practice instead.
+  const touchOnly = matchMedia("(pointer: coarse)").matches && !matchMedia("(any-pointer: fine)").matches;
+  if (!touchOnly) return;
+  for (const form of document.querySelectorAll("form.typing-start")) {
+    const button = form.querySelector('button[type="submit"]');
+    const note = form.querySelector(".typing-phone-note");
+    if (button) button.disabled = true;
+    if (note) note.hidden = false;
+    form.addEventListener("submit", (event) => event.preventDefault());
+  }
+});

@@ -212,6 +212,16 @@
     return { marks, correct, errors, end };
   };
 
+  // Keep the next character to type in view: a long passage scrolls inside its box.
+  const passageBox = document.getElementById("passage");
+  const followNext = (el) => {
+    const box = passageBox.getBoundingClientRect();
+    const ch = el.getBoundingClientRect();
+    if (ch.top < box.top || ch.bottom > box.bottom - ch.height) {
+      passageBox.scrollTop += ch.top - box.top - box.height / 3;
+    }
+  };
+
   let renderPending = false;
   const scheduleRender = () => {
     if (renderPending) return;
@@ -236,7 +246,10 @@
     });
     const next = passageUnits[end];
     document.querySelectorAll("#passage .next").forEach((el) => el.classList.remove("next"));
-    if (next) spans[next.span].classList.add("next");
+    if (next) {
+      spans[next.span].classList.add("next");
+      followNext(spans[next.span]);
+    }
     lastMarks = marks;
     // "Type the whole passage": the last character typed ends the test at once.
     if (msg.whole === "1" && typedAll()) { wantNow = true; sendSnapshot(); }
@@ -378,6 +391,7 @@
       const data = await resp.json().catch(() => ({}));
       if (!resp.ok || !data.ok) { plays = 0; showPlays(); return; }
       plays = data.plays_left;
+      left.textContent = msg.msgPlaysLeft.replace("{n}", String(plays)); // the button waits for the end
       audio.src = `${msg.audioUrl}?token=${encodeURIComponent(data.token)}`;
       audio.addEventListener("ended", showPlays, { once: true });
       audio.play().catch(showPlays);

@@ -161,8 +161,9 @@ def test_rules_page_example_is_what_the_scorer_computes(agent_client):
     page = text(agent_client.get("/exam/typing/rules"))
     example = re.search(r'<p id="rules-example">(.*?)</p>', page, re.S).group(1)
     assert str(want.speed) in example and str(want.correct) in example
-    assert str((want.accuracy * 100).normalize()) in example
-    assert zh("characters typed correctly ÷ minutes") in page
+    assert format((want.accuracy * 100).normalize(), "f") in example
+    assert zh("characters typed correctly ÷ minutes.") in page
+    assert "分钟数。分钟数" in page  # no English full stop or space between Chinese sentences
 
 
 def test_practice_never_counts_and_shows_progress(agent_client, agent, passages):

@@ -2,6 +2,7 @@
 distribution) and its .xlsx export, with the sitting's result over both components."""
 
 import io
+import re
 from datetime import timedelta
 
 from openpyxl import load_workbook
@@ -43,3 +44,37 @@ def test_results_page_and_export_carry_the_typing_results(
     assert mine[-4] == float(attempt.net_speed) and mine[-3] == float(attempt.accuracy)
     assert mine[-2] == mine[-1] == zh("Passed")
     assert rows[other_agent.username][-4] is None
+
+
+def test_a_typing_result_held_for_review_leaves_the_paper_score_alone(
+    app, make_typing_sitting, agent, make_user, login
+):
+    from exams.typing.models import TypingReview
+    from lms.extensions import db
+
+    sitting = make_typing_sitting([agent])
+    attempt = started(sitting, agent)
+    type_steadily(engine, attempt, attempt.target, attempt.started_at, 70)  # far too fast
+    engine.finish(attempt, now=attempt.started_at + timedelta(seconds=75))
+    db.session.commit()
+    assert attempt.review == TypingReview.HELD
+    trainer = make_user(Role.TRAINER, username="tr6")
+    client = app.test_client()
+    login(client, trainer.username)
+    page = text(client.get(f"/exams/sittings/{sitting.id}/results"))
+    counts = page.split('id="results-counts">')[1].split("</p>")[0]
+    assert counts == zh(
+        "%(n)d candidates: %(f)d finished, %(p)d passed, %(g)d waiting for grading.",
+        n=1,
+        f=1,
+        p=0,
+        g=0,
+    )
+    row = page.split(f'data-username="{agent.username}">')[1].split("</tr>")[0]
+    cells = re.findall(r"<td>(.*?)</td>", row)
+    assert cells[5] == "—"  # the paper's score: nothing to grade
+    ws = load_workbook(
+        io.BytesIO(client.get(f"/exams/sittings/{sitting.id}/results.xlsx").data)
+    ).active
+    row = [c.value for c in ws[2]]
+    assert row[5] is None  # the score column: no paper to grade
