@@ -63,6 +63,7 @@ def test_page_warns_while_the_server_is_stopped_and_recovers_when_it_is_back(
     # While the server is down the browser's requests fail to connect, as expected here.
     page_problems.allow("/save")
     page_problems.allow("ERR_CONNECTION_REFUSED")
+    page_problems.allow("ERR_CONNECTION_RESET")  # a request in flight as the server stops
     page_problems.allow("Failed to load resource")
     server.stop()
     items.nth(0).locator("label.option").nth(0).click()
