@@ -145,3 +145,21 @@ def test_ime_typing_is_scored_by_the_server_paste_is_blocked_and_a_burst_is_held
     assert not other_problems.problems, other_problems.problems
     other_context.close()
     print(f"true {true_speed:.1f} 字/分钟, recorded {recorded}; burst held: {burst.review_reasons}")
+
+
+def test_finishing_in_the_first_minute_warns_that_it_is_not_scored(
+    page: Page, live_server, live_app
+):
+    sitting_id = typing_sitting(live_app, ["a0002"])
+    open_test(page, live_server, "A0002", sitting_id)
+    asked = []
+
+    def answer(dialog):
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", answer)
+    page.locator("#finish-button").click()
+    expect(page.locator("#typing-input")).to_be_editable()
+    assert asked and "不到一分钟" in asked[0] and "不计成绩" in asked[0]
+    assert "/exam/typing/attempts/" in page.url and not page.url.endswith("/result")

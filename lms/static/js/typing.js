@@ -333,7 +333,10 @@
   const finish = async (confirmFirst) => {
     if (finishing) return;
     const button = document.getElementById("finish-button");
-    if (confirmFirst && !window.confirm(button.dataset.confirm)) return;
+    // Under a minute a test is not scored (exams.typing.scoring.MIN_SECONDS): say so first.
+    const short = !practice && elapsedMs() < 60000;
+    const question = short ? button.dataset.confirmShort : button.dataset.confirm;
+    if (confirmFirst && !window.confirm(question)) return;
     finishing = true;
     stopped = true;
     input.readOnly = true;
