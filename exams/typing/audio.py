@@ -9,7 +9,7 @@ import re
 import secrets
 from pathlib import Path
 
-from flask import current_app
+from flask import abort, current_app, send_file
 
 #: What a stored name looks like: 32 hex characters and the extension we chose.
 NAME = re.compile(r"[0-9a-f]{32}\.(ogg|mp3|wav|m4a|webm)")
@@ -60,3 +60,13 @@ def store(data: bytes) -> tuple[str, str]:
     name = f"{secrets.token_hex(16)}.{ext}"
     (folder() / name).write_bytes(data)
     return name, FORMATS[ext]
+
+
+def response(passage, cache_control: str = "no-store"):
+    """Return the passage's recording as a response nobody caches (404 if it has none)."""
+    path = path_of(passage.audio_file or "")
+    if not passage.audio_file or not path.exists():
+        abort(404)
+    resp = send_file(path, mimetype=passage.audio_mime, conditional=True, max_age=0)
+    resp.headers["Cache-Control"] = cache_control
+    return resp

@@ -13,7 +13,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -280,12 +279,7 @@ def audio(attempt_id: int):
         or utcnow() - attempt.play_started_at > PLAY_WINDOW
     ):
         abort(404)
-    path = audio_store.path_of(passage.audio_file)
-    if not path.exists():
-        abort(404)
-    resp = send_file(path, mimetype=passage.audio_mime, conditional=True, max_age=0)
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
+    return audio_store.response(passage)
 
 
 @bp.get("/attempts/<id:attempt_id>/result")

@@ -1,6 +1,6 @@
 """Trainers' typing pages: the passage library, the typing tests' rules, held results."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -162,14 +162,7 @@ def passage_restore(passage_id: int):
 def passage_audio(passage_id: int):
     """Play a listen-and-type item's recording to staff."""
     passage = db.session.get(Passage, passage_id) or abort(404)
-    if not passage.audio_file:
-        abort(404)
-    path = audio.path_of(passage.audio_file)
-    if not path.exists():
-        abort(404)
-    resp = send_file(path, mimetype=passage.audio_mime, conditional=True, max_age=0)
-    resp.headers["Cache-Control"] = "private, no-store"
-    return resp
+    return audio.response(passage, cache_control="private, no-store")
 
 
 # --- typing tests ----------------------------------------------------------------------------
