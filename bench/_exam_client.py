@@ -202,19 +202,17 @@ class Candidate:
         record = {"seq": self.seq, "answers": answers, "status": None, "acked": False}
         self.sends.append(record)
         body = json.dumps({"seq": self.seq, "answers": answers, "flags": {}})
+        await self.post_tracked(stats, "save", f"{self.attempt}/save", body, record)
+        self.sent.update(answers)
+
+    async def post_tracked(self, stats: Stats, kind: str, path: str, body: str, record: dict):
+        """POST a JSON save (or snapshot), noting in ``record`` when it was sent and answered
+        (time.monotonic(), for bench.exam_faults' recovery), its status and whether the
+        server acknowledged it; raise Failed when it did not."""
         headers = {"Content-Type": "application/json", "X-CSRFToken": self.token}
-        # When it was sent and answered (time.monotonic()), for bench.exam_faults' recovery.
         record["sent_at"] = time.monotonic()
         try:
-            resp = await send(
-                self.client,
-                stats,
-                "save",
-                "POST",
-                f"{self.attempt}/save",
-                content=body,
-                headers=headers,
-            )
+            resp = await send(self.client, stats, kind, "POST", path, content=body, headers=headers)
         finally:
             record["answered_at"] = time.monotonic()
         record["status"] = resp.status_code
@@ -223,9 +221,8 @@ class Candidate:
         except ValueError:
             ok = False
         if not ok:
-            raise bad_status(stats, "save", resp, "not acknowledged")
+            raise bad_status(stats, kind, resp, "not acknowledged")
         record["acked"] = True
-        self.sent.update(answers)
 
     async def submit(self, stats: Stats) -> None:
         """Submit with the last changes in ``final``, as the page's submit button does."""

@@ -90,28 +90,7 @@ class Typist(Candidate):
         body = json.dumps(
             {"seq": self.seq, "text": self.typed, "client_ms": ms, "evidence": self.evidence}
         )
-        headers = {"Content-Type": "application/json", "X-CSRFToken": self.token}
-        record["sent_at"] = time.monotonic()
-        try:
-            resp = await send(
-                self.client,
-                stats,
-                "snapshot",
-                "POST",
-                f"{self.attempt}/snapshot",
-                content=body,
-                headers=headers,
-            )
-        finally:
-            record["answered_at"] = time.monotonic()
-        record["status"] = resp.status_code
-        try:
-            ok = resp.status_code == 200 and resp.json().get("ok") is True
-        except ValueError:
-            ok = False
-        if not ok:
-            raise bad_status(stats, "snapshot", resp, "not acknowledged")
-        record["acked"] = True
+        await self.post_tracked(stats, "snapshot", f"{self.attempt}/snapshot", body, record)
 
     async def submit(self, stats: Stats) -> None:
         """Finish with the last text in ``final``, as the page's finish does."""
