@@ -23,7 +23,7 @@ def set_headers(response):
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
-    if current_user and current_user.is_authenticated and "Cache-Control" not in response.headers:
+    if "Cache-Control" not in response.headers and current_user and current_user.is_authenticated:
         # Pages of a signed-in user must not come back from the cache after sign-out;
         # responses that set their own policy (question images) keep it.
         response.headers["Cache-Control"] = "no-store"

@@ -34,7 +34,7 @@ from exams.typing.models import (
     TypingState,
     TypingTest,
 )
-from lms.accounts.access import signed_in
+from lms.accounts.access import require_signed_in, session_checked_in_view, signed_in
 from lms.accounts.services import ValidationFailed
 from lms.extensions import db
 from lms.i18n import datetime_filter
@@ -181,18 +181,25 @@ def _refused(reason: str, status: int = 409):
 
 
 @bp.post("/attempts/<id:attempt_id>/snapshot")
-@signed_in
+@session_checked_in_view
 def snapshot(attempt_id: int):
-    """Keep the typed text: {seq, text, client_ms, evidence}; the same one again is acked."""
-    state = engine.snapshot_state(attempt_id, current_user.id)
+    """Keep the typed text: {seq, text, client_ms, evidence}; the same one again is acked.
+
+    The heaviest traffic of the app: the sign-in is checked in the statement that reads the
+    attempt; only when that finds nothing are the usual checks run, to answer as they do.
+    """
+    now = utcnow()
+    state = engine.snapshot_state(attempt_id, now)
     if state is None:
+        refused = require_signed_in()
+        if refused is not None:
+            return refused
         abort(404)
     try:
         data = read_snapshot(request.get_data(cache=False))
     except BadSnapshot as exc:
         db.session.rollback()
         return jsonify(ok=False, reason="bad_request", message=str(exc)), 400
-    now = utcnow()
     last = state.last_snapshot_at
     in_time = state.deadline_at is not None and now <= state.deadline_at + engine.GRACE
     takes = state.state == TypingState.IN_PROGRESS and in_time and data["seq"] > state.seq
@@ -205,12 +212,14 @@ def snapshot(attempt_id: int):
     )
     if not result.accepted:
         return _refused(result.reason)
-    return jsonify(
+    resp = jsonify(
         ok=True,
         seq=max(state.seq, data["seq"]),
         finished=result.finished,
         ms_left=rules.ms_left(now, state.deadline_at),
     )
+    resp.headers["Cache-Control"] = "no-store"  # as every signed-in answer (lms.security)
+    return resp
 
 
 @bp.post("/attempts/<id:attempt_id>/finish")

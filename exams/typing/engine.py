@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from exams import events, results, rules
@@ -35,6 +35,8 @@ from exams.typing.models import (
     TypingTest,
 )
 from lms import audit
+from lms.accounts import sessions
+from lms.accounts.models import User, UserSession
 from lms.accounts.services import ValidationFailed
 from lms.extensions import db
 from lms.timeutil import utcnow
@@ -258,25 +260,33 @@ class SnapshotResult:
 
 
 _cols = TypingAttempt.__table__.c
-#: The snapshot's statements, built once: a whole centre sends one every 5 s each, so
-#: nothing is built, coerced or keyed per request, and the attempt is read as one row.
-SNAPSHOT_STATE = select(
-    TypingAttempt.id,
-    TypingAttempt.state,
-    TypingAttempt.started_at,
-    TypingAttempt.deadline_at,
-    TypingAttempt.seq,
-    TypingAttempt.text,
-    TypingAttempt.whole_passage,
-    TypingAttempt.last_snapshot_at,
-    func.length(TypingAttempt.target).label("target_length"),
-).where(TypingAttempt.id == bindparam("aid"), TypingAttempt.user_id == bindparam("uid"))
+#: The snapshot's statements, built once on the tables (Core, not the ORM): a whole centre
+#: sends one every 5 s each, so nothing is built, coerced or keyed per request, and the
+#: attempt is read as one row.
+SNAPSHOT_STATE = (
+    select(
+        _cols.id,
+        _cols.state,
+        _cols.started_at,
+        _cols.deadline_at,
+        _cols.seq,
+        _cols.text,
+        _cols.whole_passage,
+        _cols.last_snapshot_at,
+        func.length(_cols.target).label("target_length"),
+        UserSession.__table__.c.last_seen_at.label("session_seen_at"),
+    )
+    .select_from(TypingAttempt.__table__)
+    .join(UserSession.__table__, UserSession.__table__.c.user_id == _cols.user_id)
+    .join(User.__table__, User.__table__.c.id == _cols.user_id)
+    .where(_cols.id == bindparam("aid"), *sessions.live_session_clauses(_cols.user_id))
+)
 TAKE_SNAPSHOT = (
-    update(TypingAttempt)
+    TypingAttempt.__table__.update()
     .where(
-        TypingAttempt.id == bindparam("aid"),
-        TypingAttempt.state == TypingState.IN_PROGRESS,
-        TypingAttempt.seq < bindparam("new_seq"),
+        _cols.id == bindparam("aid"),
+        _cols.state == TypingState.IN_PROGRESS,
+        _cols.seq < bindparam("new_seq"),
     )
     .values(
         text=bindparam("new_text"),
@@ -284,14 +294,25 @@ TAKE_SNAPSHOT = (
         last_snapshot_at=bindparam("at", type_=_cols.last_snapshot_at.type),
         evidence=bindparam("ev", type_=_cols.evidence.type),
     )
-    .execution_options(synchronize_session=False)
 )
-KEEP_SNAPSHOT = insert(TypingSnapshot)
+KEEP_SNAPSHOT = TypingSnapshot.__table__.insert()
 
 
-def snapshot_state(attempt_id: int, user_id: int):
-    """Return the attempt's state as a snapshot needs it (None if not the user's)."""
-    return db.session.execute(SNAPSHOT_STATE, {"aid": attempt_id, "uid": user_id}).first()
+def snapshot_state(attempt_id: int, now: datetime):
+    """Return the attempt's state as a snapshot needs it, read in the statement that checks
+    the cookie's session (None: not signed in, not the user's attempt, or no such one)."""
+    params = sessions.live_session_params(now)
+    if params is None:
+        return None
+    row = _execute(SNAPSHOT_STATE, {"aid": attempt_id, **params}).first()
+    if row is not None:
+        sessions.touch_if_due(params["sid"], row.session_seen_at, now)
+    return row
+
+
+def _execute(statement, params):
+    """Run a Core statement on the session's connection (its transaction, no ORM layer)."""
+    return db.session.connection().execute(statement, params)
 
 
 def record(
@@ -318,12 +339,12 @@ def record(
         same = seq == attempt.seq and text == attempt.text
         return SnapshotResult(same, "retry" if same else "stale")
     params = {"aid": attempt.id, "new_seq": seq, "new_text": text, "at": now, "ev": evidence}
-    if db.session.execute(TAKE_SNAPSHOT, params).rowcount != 1:
+    if _execute(TAKE_SNAPSHOT, params).rowcount != 1:
         if isinstance(attempt, TypingAttempt):
             db.session.refresh(attempt)
         return SnapshotResult(False, "stale")
     kept = _common_prefix(attempt.text, text)
-    db.session.execute(
+    _execute(
         KEEP_SNAPSHOT,
         {
             "attempt_id": attempt.id,

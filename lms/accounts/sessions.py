@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from flask import current_app, request, session
 from flask_login import login_user, logout_user
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, false, select, true, update
 from sqlalchemy.orm import joinedload
 
 from lms.accounts.models import User, UserSession
@@ -88,3 +88,46 @@ def load_user(user_id: str) -> User | None:
     if now - row.last_seen_at > TOUCH_EVERY:
         row.last_seen_at = now
     return row.user
+
+
+_us = UserSession.__table__.c
+_users = User.__table__.c
+
+
+def live_session_clauses(user_id_column) -> list:
+    """Return SQL conditions that hold only for the cookie's live session of the user whose
+    id is in ``user_id_column``, and a user who may act now: what :func:`load_user` and
+    the access rules check, for a view that checks it within its own statement (the typing
+    snapshot). Bind it with :func:`live_session_params`. The FROM must hold ``users``."""
+    return [
+        _us.id == bindparam("sid"),
+        _us.user_id == user_id_column,
+        _us.revoked_at.is_(None),
+        _us.last_seen_at > bindparam("idle_since", type_=_us.last_seen_at.type),
+        _users.id == user_id_column,
+        _users.is_active == true(),
+        _users.must_change_password == false(),
+        user_id_column == bindparam("uid"),
+    ]
+
+
+def live_session_params(now) -> dict | None:
+    """Return the binds of :func:`live_session_clauses` from the cookie (None: no session)."""
+    sid, uid = session.get("sid"), session.get("_user_id")
+    if not sid or not isinstance(uid, str) or not uid.isdigit():
+        return None
+    idle = timedelta(seconds=current_app.config["SESSION_IDLE_TIMEOUT"])
+    return {"sid": sid, "uid": int(uid), "idle_since": now - idle}
+
+
+TOUCH = (
+    UserSession.__table__.update()
+    .where(_us.id == bindparam("sid"))
+    .values(last_seen_at=bindparam("now", type_=_us.last_seen_at.type))
+)
+
+
+def touch_if_due(sid: str, last_seen_at, now) -> None:
+    """Write last_seen_at as :func:`load_user` does (at most every TOUCH_EVERY)."""
+    if now - last_seen_at > TOUCH_EVERY:
+        db.session.connection().execute(TOUCH, {"sid": sid, "now": now})

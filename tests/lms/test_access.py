@@ -2,7 +2,7 @@
 
 import pytest
 
-from lms.accounts.access import PUBLIC, rule_for
+from lms.accounts.access import CHECKED_IN_VIEW, PUBLIC, rule_for
 from lms.accounts.models import Role
 from tests.helpers import text, zh
 
@@ -28,6 +28,12 @@ def test_public_endpoints_are_exactly_the_expected_ones(app):
     with app.test_request_context():
         public = {e for e, _, _ in urls(app) if rule_for(e) == PUBLIC}
     assert public == PUBLIC_ENDPOINTS
+
+
+def test_only_the_typing_snapshot_checks_the_sign_in_in_its_own_statement(app):
+    with app.test_request_context():
+        own = {e for e, _, _ in urls(app) if rule_for(e) == CHECKED_IN_VIEW}
+    assert own == {"typing.snapshot"}
 
 
 def test_anonymous_users_reach_no_private_page(client, app):
