@@ -120,7 +120,7 @@ def test_the_recording_is_served_only_for_the_play_just_counted(
 @pytest.mark.xfail(
     strict=True,
     reason="LIMITATION: a script pacing the target text at under the ceiling with forged "
-    "counters (and no client_ms, which skips the clock check) is never held",
+    "counters (and a forged page clock, or none) is never held",
 )
 def test_LIMITATION_a_paced_script_with_forged_counters_passes_unheld(make_typing_sitting, agent):
     sitting = make_typing_sitting([agent])
