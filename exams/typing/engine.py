@@ -295,7 +295,29 @@ TAKE_SNAPSHOT = (
         evidence=bindparam("ev", type_=_cols.evidence.type),
     )
 )
-KEEP_SNAPSHOT = TypingSnapshot.__table__.insert()
+_snap = TypingSnapshot.__table__.c
+#: The snapshot's row, from the same binds as TAKE_SNAPSHOT.
+SNAPSHOT_ROW = {
+    "seq": bindparam("new_seq", type_=_snap.seq.type),
+    "received_at": bindparam("at", type_=_snap.received_at.type),
+    "client_ms": bindparam("client_ms", type_=_snap.client_ms.type),
+    "kept": bindparam("kept", type_=_snap.kept.type),
+    "added": bindparam("added", type_=_snap.added.type),
+    "length": bindparam("length", type_=_snap.length.type),
+    "evidence": bindparam("ev", type_=_snap.evidence.type),
+}
+KEEP_SNAPSHOT = TypingSnapshot.__table__.insert().values(
+    attempt_id=bindparam("aid"), **SNAPSHOT_ROW
+)
+_taken = TAKE_SNAPSHOT.returning(_cols.id).cte("taken")
+#: PostgreSQL: the conditional UPDATE and the INSERT of the snapshot as one statement (a
+#: data-modifying WITH), one round trip fewer on the heaviest request; it inserts nothing
+#: when the UPDATE took nothing. SQLite has no such WITH: it runs the two in turn.
+TAKE_AND_KEEP = (
+    TypingSnapshot.__table__.insert()
+    .from_select(["attempt_id", *SNAPSHOT_ROW], select(_taken.c.id, *SNAPSHOT_ROW.values()))
+    .returning(_snap.id)  # the driver's row count of such a statement is -1
+)
 
 
 def snapshot_state(attempt_id: int, now: datetime):
@@ -338,25 +360,28 @@ def record(
     if seq <= attempt.seq:
         same = seq == attempt.seq and text == attempt.text
         return SnapshotResult(same, "retry" if same else "stale")
-    params = {"aid": attempt.id, "new_seq": seq, "new_text": text, "at": now, "ev": evidence}
-    if _execute(TAKE_SNAPSHOT, params).rowcount != 1:
+    kept = _common_prefix(attempt.text, text)
+    params = {
+        "aid": attempt.id,
+        "new_seq": seq,
+        "new_text": text,
+        "at": now,
+        "ev": evidence,
+        "client_ms": client_ms,
+        "kept": kept,
+        "added": text[kept:],
+        "length": len(text),
+    }
+    if db.session.get_bind().dialect.name == "postgresql":
+        taken = _execute(TAKE_AND_KEEP, params).first() is not None
+    else:
+        taken = _execute(TAKE_SNAPSHOT, params).rowcount == 1
+        if taken:
+            _execute(KEEP_SNAPSHOT, params)
+    if not taken:
         if isinstance(attempt, TypingAttempt):
             db.session.refresh(attempt)
         return SnapshotResult(False, "stale")
-    kept = _common_prefix(attempt.text, text)
-    _execute(
-        KEEP_SNAPSHOT,
-        {
-            "attempt_id": attempt.id,
-            "seq": seq,
-            "received_at": now,
-            "client_ms": client_ms,
-            "kept": kept,
-            "added": text[kept:],
-            "length": len(text),
-            "evidence": evidence,
-        },
-    )
     if isinstance(attempt, TypingAttempt):
         for name, value in (("text", text), ("seq", seq), ("last_snapshot_at", now)):
             set_committed_value(attempt, name, value)

@@ -4,6 +4,7 @@ candidate of a sitting with a paper and a typing test."""
 
 from datetime import timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 
@@ -82,11 +83,7 @@ def test_the_clock_starts_on_delivery_and_a_late_snapshot_is_refused(make_typing
 
 
 def test_snapshots_are_kept_in_order_once_and_reconstruct_the_text(make_typing_sitting, agent):
-    attempt = (
-        started(make_typing_sitting([agent]))
-        if False
-        else started(make_typing_sitting([agent]), agent)
-    )
+    attempt = started(make_typing_sitting([agent]), agent)
     t0 = attempt.started_at
     at = lambda s: t0 + timedelta(seconds=s)  # noqa: E731
     assert engine.record(attempt, 1, "您好，欢迎", 5000, {}, now=at(5)).accepted
@@ -102,6 +99,36 @@ def test_snapshots_are_kept_in_order_once_and_reconstruct_the_text(make_typing_s
         assert len(text) == snap.length
     assert text == attempt.text == "您好，欢迎致电"
     assert [s.seq for s in attempt.snapshots] == [1, 3, 4]
+
+
+def test_a_snapshot_read_before_a_newer_one_was_written_keeps_nothing(make_typing_sitting, agent):
+    """Two requests of one attempt in flight: the one that read the older state loses, on
+    the conditional UPDATE (PostgreSQL: inside the one statement), and inserts no row."""
+    attempt = started(make_typing_sitting([agent]), agent)
+    t0 = attempt.started_at
+    assert engine.record(attempt, 1, "您好", 5000, {}, now=t0 + timedelta(seconds=5)).accepted
+    db.session.commit()
+    # What the slower request read: the attempt at seq 1 ...
+    read_before = SimpleNamespace(
+        id=attempt.id,
+        state=TypingState.IN_PROGRESS,
+        started_at=attempt.started_at,
+        deadline_at=attempt.deadline_at,
+        seq=1,
+        text="您好",
+        whole_passage=False,
+        target_length=len(attempt.target),
+    )
+    # ... while the faster one took seq 3.
+    assert engine.record(
+        attempt, 3, "您好，欢迎", 15000, {}, now=t0 + timedelta(seconds=15)
+    ).accepted
+    late = engine.record(read_before, 2, "您好，欢", 10000, {}, now=t0 + timedelta(seconds=16))
+    assert (late.accepted, late.reason) == (False, "stale")
+    db.session.commit()
+    db.session.expire_all()
+    assert [s.seq for s in attempt.snapshots] == [1, 3]
+    assert (attempt.seq, attempt.text) == (3, "您好，欢迎")
 
 
 def test_the_server_scores_from_the_text_and_its_own_clock(make_typing_sitting, agent):
