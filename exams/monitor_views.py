@@ -10,13 +10,17 @@ from datetime import datetime
 
 from flask import abort, jsonify, render_template, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
 
 from exams import results
 from exams.models import Attempt, Sitting
 from exams.printing import points_text
 from exams.results import CandidateResult, CandidateStatus
 from exams.staff_views import STAFF_READ, bp, staff_only
+from exams.typing.models import TypingTest
 from lms.accounts.access import roles_required
+from lms.accounts.models import Role
 from lms.extensions import db
 from lms.i18n import datetime_filter
 from lms.timeutil import utcnow
@@ -121,10 +125,17 @@ def sitting(sitting_id: int):
     sitting = db.session.get(Sitting, sitting_id) or abort(404)
     now = utcnow()
     rows = monitor_rows(sitting, now)
+    # Trainers may attach, switch or remove the typing test (exams.services.set_typing_test).
+    typing_tests = (
+        db.session.scalars(select(TypingTest).order_by(TypingTest.title)).all()
+        if current_user.has_role(Role.TRAINER, Role.ADMIN)
+        else []
+    )
     return render_template(
         "exams/sitting.html",
         sitting=sitting,
         rows=rows,
+        typing_tests=typing_tests,
         summary=summary(rows),
         summary_text=summary_text,
         as_of=as_of_text(now),
