@@ -103,8 +103,9 @@ class MonitorRow:
 
     @property
     def score(self) -> str:
-        """Return the counted score, "being graded", or nothing yet."""
-        if self.result.pending:
+        """Return the counted score, "being graded", or nothing yet (a typing result held
+        for review is shown in the typing column: it is not grading)."""
+        if self.result.paper_pending:
             return _("being graded")
         return "" if self.result.score is None else points_text(self.result.score)
 
