@@ -16,6 +16,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -252,7 +253,11 @@ def play(attempt_id: int):
         return jsonify(
             ok=False,
             reason="no_plays_left",
-            message=_("The recording may be played %(n)d times.", n=passage.max_plays),
+            message=ngettext(
+                "The recording may be played once.",
+                "The recording may be played %(num)d times.",
+                passage.max_plays,
+            ),
         ), 409
     return jsonify(
         ok=True,
