@@ -451,6 +451,26 @@ def _announce(sender, candidate: Candidate, before: tuple, after: tuple, cause: 
         events.result_final.send(sender, candidate=candidate, outcome=after[0], score=after[1])
 
 
+def refresh_sitting(sitting: Sitting, cause: str, now: datetime | None = None) -> int:
+    """Recompute every candidate's result of the sitting after its components changed (a
+    typing test attached, switched or removed); announce each change; return how many
+    results changed.
+
+    A result that was final and is provisional again (a typing test to take after the
+    paper) is not announced: nothing final is left to announce until it settles.
+    """
+    now = now or utcnow()
+    changed = 0
+    for candidate in db.session.scalars(
+        select(Candidate).where(Candidate.sitting_id == sitting.id).order_by(Candidate.id)
+    ).all():
+        before, after = results.refresh(candidate, now)
+        if before != after:
+            changed += 1
+            _announce(candidate.result_attempt or candidate, candidate, before, after, cause)
+    return changed
+
+
 def settle_closed(now: datetime | None = None) -> int:
     """Make the results of closed sittings final: a provisional pass or fail stands, and a
     candidate who finished no attempt is absent. Announce each; return how many."""

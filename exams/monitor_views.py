@@ -2,7 +2,7 @@
 
 The page never reloads itself: a trainer may be typing a candidate's extra time. Its
 script (static/js/monitor.js) asks :func:`sitting_monitor_json` for fresh figures and
-rewrites only the status, time-left, saved and score cells and the summary badges.
+rewrites only the status, typing, time-left, saved and score cells and the summary badges.
 """
 
 from dataclasses import dataclass
@@ -10,13 +10,18 @@ from datetime import datetime
 
 from flask import abort, jsonify, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
 
 from exams import results
 from exams.models import Attempt, Sitting
 from exams.printing import points_text
 from exams.results import CandidateResult, CandidateStatus
 from exams.staff_views import STAFF_READ, bp, staff_only
+from exams.typing.models import TypingReview, TypingState, TypingTest
 from lms.accounts.access import roles_required
+from lms.accounts.models import Role
 from lms.extensions import db
 from lms.i18n import datetime_filter
 from lms.timeutil import utcnow
@@ -34,12 +39,46 @@ SUMMARY_OF = {
 }
 
 
+#: The typing test's state on the monitor, beside the paper's (a sitting with a typing test).
+TYPING_STATES = {
+    "not_started": _l("Not started"),
+    "in_progress": _l("Typing (in progress)"),
+    "finished": _l("Finished"),
+    "held": _l("Held for review"),
+    "absent": _l("Absent"),
+}
+
+
+def typing_state(result: CandidateResult, now: datetime) -> str | None:
+    """Return where the candidate stands with the sitting's typing test (None without one).
+
+    Read from the attempts sitting_results loaded with everyone's (no query per candidate).
+    A held result shows as held until a trainer decides, even beside a counted pass: it is
+    what the trainer has to act on. A voided attempt is as if never taken.
+    """
+    if result.candidate.sitting.typing_test_id is None:
+        return None
+    attempts = [a for a in result.typing_attempts if a.review != TypingReview.VOIDED]
+    if any(
+        a.state == TypingState.IN_PROGRESS and (a.deadline_at is None or now < a.deadline_at)
+        for a in attempts
+    ):
+        return "in_progress"
+    if any(a.review == TypingReview.HELD for a in attempts):
+        return "held"
+    if attempts:  # finished, or past its deadline (close-overdue finishes it)
+        return "finished"
+    closes = results.window(result.candidate.sitting, result.candidate)[1]
+    return "absent" if now >= closes else "not_started"
+
+
 @dataclass
 class MonitorRow:
     """One candidate on the monitor: their standing and the attempt to show."""
 
     result: CandidateResult
     latest: Attempt | None  #: the attempt in progress, else the latest one
+    typing: str | None = None  #: the typing test's state (TYPING_STATES), if the sitting has one
 
     @property
     def candidate(self):
@@ -52,6 +91,11 @@ class MonitorRow:
         return self.result.status
 
     @property
+    def typing_label(self) -> str:
+        """Return the typing test's state in words (nothing without a typing test)."""
+        return str(TYPING_STATES[self.typing]) if self.typing else ""
+
+    @property
     def last_saved(self) -> str:
         """Return when the latest attempt was last saved (HH:mm:ss, centre time)."""
         saved = self.latest.last_saved_at if self.latest else None
@@ -59,8 +103,9 @@ class MonitorRow:
 
     @property
     def score(self) -> str:
-        """Return the counted score, "being graded", or nothing yet."""
-        if self.result.pending:
+        """Return the counted score, "being graded", or nothing yet (a typing result held
+        for review is shown in the typing column: it is not grading)."""
+        if self.result.paper_pending:
             return _("being graded")
         return "" if self.result.score is None else points_text(self.result.score)
 
@@ -73,6 +118,7 @@ class MonitorRow:
             "seconds_left": self.result.seconds_left,
             "last_saved": self.last_saved,
             "score": self.score,
+            "typing": {"state": self.typing, "label": self.typing_label} if self.typing else None,
             "sheet_url": (
                 url_for("exams.answer_sheet", attempt_id=self.latest.id) if self.latest else None
             ),
@@ -82,7 +128,7 @@ class MonitorRow:
 def monitor_rows(sitting: Sitting, now: datetime) -> list[MonitorRow]:
     """Return one row per candidate, by username (an attempt past its deadline timed out)."""
     return [
-        MonitorRow(r, r.current or (r.attempts[-1] if r.attempts else None))
+        MonitorRow(r, r.current or (r.attempts[-1] if r.attempts else None), typing_state(r, now))
         for r in results.sitting_results(sitting, now)
     ]
 
@@ -121,10 +167,17 @@ def sitting(sitting_id: int):
     sitting = db.session.get(Sitting, sitting_id) or abort(404)
     now = utcnow()
     rows = monitor_rows(sitting, now)
+    # Trainers may attach, switch or remove the typing test (exams.services.set_typing_test).
+    typing_tests = (
+        db.session.scalars(select(TypingTest).order_by(TypingTest.title)).all()
+        if current_user.has_role(Role.TRAINER, Role.ADMIN)
+        else []
+    )
     return render_template(
         "exams/sitting.html",
         sitting=sitting,
         rows=rows,
+        typing_tests=typing_tests,
         summary=summary(rows),
         summary_text=summary_text,
         as_of=as_of_text(now),
@@ -135,7 +188,8 @@ def sitting(sitting_id: int):
 @bp.get("/sittings/<id:sitting_id>/monitor.json")
 @staff_only
 def sitting_monitor_json(sitting_id: int):
-    """Return the monitor's figures: each candidate's status, time left, last save, score."""
+    """Return the monitor's figures: each candidate's status, time left, last save, score
+    and typing test's state."""
     sitting = db.session.get(Sitting, sitting_id) or abort(404)
     now = utcnow()
     rows = monitor_rows(sitting, now)

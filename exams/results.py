@@ -247,6 +247,9 @@ def refresh(
         parts.append(_refresh_paper(candidate, now, closed))
     if sitting.typing_test_id is not None:
         parts.append(typing_results.refresh_typing(candidate, now, closed))
+    else:  # no typing component (any more): nothing of one may linger on the row
+        candidate.typing_outcome, candidate.typing_attempt_id = Outcome.NONE, None
+        candidate.typing_speed = candidate.typing_accuracy = None
     result = combine(parts)
     candidate.outcome = Outcome(result.outcome)
     if not result.final:

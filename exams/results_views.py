@@ -47,6 +47,25 @@ OUTCOME_LABELS = {
     Outcome.NONE: _l("No result yet"),
     Outcome.ABSENT: _l("Absent"),
 }
+#: A typing test's result: pending means held for a trainer's review, never "being graded".
+TYPING_OUTCOME_LABELS = OUTCOME_LABELS | {Outcome.PENDING: _l("Held for review")}
+
+
+def outcome_labels(sitting: Sitting) -> dict:
+    """Return the labels of a sitting's result: what "pending" waits for depends on its
+    components (a paper's short answers are graded, a typing result is reviewed)."""
+    if sitting.typing_test_id is None:
+        return OUTCOME_LABELS
+    if sitting.paper_id is None:
+        return TYPING_OUTCOME_LABELS
+    return OUTCOME_LABELS | {Outcome.PENDING: _l("Being graded or held for review")}
+
+
+def sitting_outcome_text(result: CandidateResult) -> str:
+    """Return one candidate's result of the sitting in words."""
+    if result.outcome == Outcome.PENDING and not result.paper_pending:
+        return str(TYPING_OUTCOME_LABELS[Outcome.PENDING])
+    return str(OUTCOME_LABELS[result.outcome])
 
 
 def local(value):
@@ -211,8 +230,8 @@ def typing_cells(result: CandidateResult) -> list:
     return [
         float(t.net_speed) if t is not None and t.scored else None,
         float(t.accuracy) if t is not None and t.accuracy is not None else None,
-        str(OUTCOME_LABELS[result.typing_outcome]),
-        str(OUTCOME_LABELS[result.outcome]),
+        str(TYPING_OUTCOME_LABELS[result.typing_outcome]),
+        sitting_outcome_text(result),
     ]
 
 
@@ -258,7 +277,7 @@ def results(sitting_id: int):
         typing_bins=typing_bins,
         typing_peak=max((b[2] for b in typing_bins), default=0),
         typing_summary=typing_summary,
-        typing_labels=OUTCOME_LABELS,
+        typing_labels=TYPING_OUTCOME_LABELS,
         rows=shown,
         total=len(rows),
         finished=sum(
@@ -270,7 +289,7 @@ def results(sitting_id: int):
         pending=sum(1 for r in rows if r.result.paper_pending),
         filters=filters,
         teams=teams,
-        outcomes=OUTCOME_LABELS,
+        outcomes=outcome_labels(sitting),
         statuses=list(CandidateStatus),
         bins=bins,
         peak=max((b[2] for b in bins), default=0),

@@ -465,6 +465,60 @@ def create_sitting(form, actor, opens_at: datetime | None, closes_at: datetime |
     return sitting
 
 
+def set_typing_test(sitting: Sitting, test_id, actor, now: datetime | None = None) -> bool:
+    """Attach, switch or remove (blank ``test_id``) the sitting's typing test, and recompute
+    every candidate's result at once; return False when nothing changes.
+
+    Refused once the sitting has closed (its results are settled), once a candidate has
+    started its typing test (their attempts were drawn and scored under it), and when it
+    would leave the sitting without a component.
+    """
+    from exams.engine import refresh_sitting
+    from exams.results import last_close
+    from exams.typing.models import TypingAttempt
+
+    test = None
+    if (test_id or "").strip():
+        parsed = parse_id(test_id)
+        test = db.session.get(TypingTest, parsed) if parsed else None
+        if test is None:
+            raise ValidationFailed(_("Choose a typing test."), field="typing_test_id")
+    if (test.id if test else None) == sitting.typing_test_id:
+        return False
+    now = now or utcnow()
+    if now >= last_close(sitting):
+        raise ValidationFailed(
+            _("This sitting has closed, so its typing test can no longer change."),
+            field="typing_test_id",
+        )
+    if test is None and sitting.paper_id is None:
+        raise ValidationFailed(
+            _("Choose a paper, a typing test, or both: a sitting needs at least one."),
+            field="typing_test_id",
+        )
+    if db.session.scalar(select(exists().where(TypingAttempt.sitting_id == sitting.id))):
+        raise ValidationFailed(
+            _(
+                "Candidates have started this sitting's typing test, so it can no longer be "
+                "switched or removed."
+            ),
+            field="typing_test_id",
+        )
+    before = sitting.typing_test.title if sitting.typing_test else None
+    sitting.typing_test = test
+    db.session.flush()
+    changed = refresh_sitting(sitting, cause="components", now=now)
+    audit.record(
+        "sitting.update",
+        sitting,
+        summary=sitting.title,
+        before={"typing_test": before},
+        after={"typing_test": test.title if test else None, "results_changed": changed},
+        actor=actor,
+    )
+    return True
+
+
 def set_override(candidate: Candidate, extra_minutes, opens_at, closes_at, actor) -> None:
     """Give one candidate extra time or another window."""
     extra = _int(

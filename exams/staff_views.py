@@ -308,6 +308,23 @@ def candidate_override(sitting_id: int, candidate_id: int):
     return redirect(url_for("exams.sitting", sitting_id=sitting_id))
 
 
+@bp.post("/sittings/<id:sitting_id>/typing-test")
+def sitting_typing_test(sitting_id: int):
+    """Attach, switch or remove the sitting's typing test; every result is recomputed."""
+    sitting = db.session.get(Sitting, sitting_id) or abort(404)
+    try:
+        changed = services.set_typing_test(
+            sitting, request.form.get("typing_test_id", ""), current_user
+        )
+    except ValidationFailed as exc:
+        db.session.rollback()
+        _flash_errors(exc)
+    else:
+        if changed:
+            flash(_("Typing test changed; every candidate's result was recomputed."), "success")
+    return redirect(url_for("exams.sitting", sitting_id=sitting_id))
+
+
 @bp.route("/sittings/<id:sitting_id>/regrade", methods=["GET", "POST"])
 def regrade(sitting_id: int):
     """Regrade with the corrected keys: a dry run lists every change before it is applied."""

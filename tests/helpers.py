@@ -1,7 +1,7 @@
 """Helpers shared by the tests."""
 
 from flask import g
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale, gettext, ngettext
 from markupsafe import escape
 from sqlalchemy import func, select
 
@@ -15,6 +15,15 @@ def zh(msgid: str, **kwargs) -> str:
     with force_locale("zh_CN"):
         text = gettext(msgid, **kwargs)
     assert text != msgid % kwargs if kwargs else text != msgid, f"untranslated: {msgid}"
+    return str(escape(text))
+
+
+def zh_n(singular: str, plural: str, n: int) -> str:
+    """Return the Chinese text of a counted message for ``n``, checking that it is translated."""
+    g.test_helper = True
+    with force_locale("zh_CN"):
+        text = ngettext(singular, plural, n)
+    assert text not in (singular % {"num": n}, plural % {"num": n}), f"untranslated: {plural}"
     return str(escape(text))
 
 

@@ -16,6 +16,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -261,7 +262,11 @@ def play(attempt_id: int):
         return jsonify(
             ok=False,
             reason="no_plays_left",
-            message=_("The recording may be played %(n)d times.", n=passage.max_plays),
+            message=ngettext(
+                "The recording may be played once.",
+                "The recording may be played %(num)d times.",
+                passage.max_plays,
+            ),
         ), 409
     return jsonify(
         ok=True,
@@ -348,15 +353,45 @@ def practice():
             .limit(50)
         )
     )
+    test = examining_test(current_user.id, utcnow())
+    pass_speed = test.pass_speed if test else engine.DEFAULT_RULES["pass_speed"]
+    min_accuracy = test.min_accuracy if test else engine.DEFAULT_RULES["min_accuracy"]
     return render_template(
-        "exams/typing/practice.html", runs=runs, kinds=list(PassageKind), points=chart_points(runs)
+        "exams/typing/practice.html",
+        runs=runs,
+        kinds=list(PassageKind),
+        points=chart_points(runs, pass_speed, min_accuracy),
+        pass_speed=pass_speed,
     )
 
 
-def chart_points(runs: list[TypingAttempt]) -> list[tuple[str, float, bool]]:
-    """Return (date, net speed, passed) of the scored runs, oldest first, for the chart."""
+def examining_test(user_id: int, now) -> TypingTest | None:
+    """Return the typing test the user will be examined with: that of their next sitting with
+    one (open now, or the first to open), else of their most recent; None when they have none.
+    """
+    rows = db.session.execute(
+        select(Sitting, Candidate, TypingTest)
+        .join(Candidate, Candidate.sitting_id == Sitting.id)
+        .join(TypingTest, TypingTest.id == Sitting.typing_test_id)
+        .where(Candidate.user_id == user_id)
+        .order_by(Sitting.opens_at, Sitting.id)
+    ).all()
+    coming = [test for sitting, cand, test in rows if now < results.window(sitting, cand)[1]]
+    if coming:
+        return coming[0]
+    return rows[-1][2] if rows else None
+
+
+def chart_points(runs: list[TypingAttempt], pass_speed, min_accuracy) -> list[tuple]:
+    """Return (date, net speed, reached) of the scored runs, oldest first, for the chart:
+    ``reached`` tells whether the run would pass the exam (practice is scored with the
+    default rules, the exam's may be stricter)."""
     return [
-        (datetime_filter(r.finished_at, "MM-dd"), float(r.net_speed), bool(r.passed))
+        (
+            datetime_filter(r.finished_at, "MM-dd"),
+            float(r.net_speed),
+            r.accuracy is not None and r.net_speed >= pass_speed and r.accuracy >= min_accuracy,
+        )
         for r in reversed(runs)
         if r.scored and r.finished_at is not None and r.net_speed is not None
     ]

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from exams import services
 from exams.models import Sitting, SittingKind
 from exams.typing import audio
 from exams.typing.demo_passages import LISTEN_ITEMS, PASSAGES
@@ -60,9 +61,10 @@ def seed_typing() -> str:
             Sitting.closes_at > now,
             Sitting.typing_test_id.is_(None),
         )
-    ):
-        sitting.typing_test = test
-        attached += 1
+    ).all():
+        # Through the service, so that candidates who already sat the paper are not left
+        # passed on a sitting whose typing test they have not taken.
+        attached += services.set_typing_test(sitting, str(test.id), None, now)
     db.session.flush()
     return (
         f"typing: {added} passages added ({len(PASSAGES) + len(LISTEN_ITEMS)} in the demo), "

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, render_template
 from flask_login import current_user
 from sqlalchemy import select
 
+from exams.typing.engine import DEFAULT_RULES
 from exams.typing.models import TypingAttempt, TypingReview, TypingState
 from lms.accounts.access import roles_required, signed_in
 from lms.accounts.models import Role, User
@@ -51,6 +52,12 @@ def chart_points(months: list[dict]) -> list[tuple[str, float, bool]]:
     return [(m["month"], float(m["best"].net_speed or 0), bool(m["best"].passed)) for m in months]
 
 
+def pass_speed(months: list[dict]) -> int:
+    """Return the pass line of the chart: the pass speed the latest exam was taken at (each
+    attempt keeps its test's rules), else the default."""
+    return months[-1]["attempts"][-1].pass_speed if months else DEFAULT_RULES["pass_speed"]
+
+
 @bp.get("/<id:user_id>")
 @roles_required(*STAFF_READ)
 def agent(user_id: int):
@@ -58,7 +65,11 @@ def agent(user_id: int):
     user = db.session.get(User, user_id) or abort(404)
     months = monthly(user.id)
     return render_template(
-        "exams/typing/history.html", user=user, months=months, points=chart_points(months)
+        "exams/typing/history.html",
+        user=user,
+        months=months,
+        points=chart_points(months),
+        pass_speed=pass_speed(months),
     )
 
 
@@ -72,5 +83,6 @@ def mine():
         user=current_user,
         months=months,
         points=chart_points(months),
+        pass_speed=pass_speed(months),
         own=True,
     )

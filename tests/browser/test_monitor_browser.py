@@ -57,3 +57,50 @@ def test_monitor_updates_cells_without_wiping_typed_extra_time(page: Page, live_
     )
     expect(row.locator('input[name="extra_minutes"]')).to_have_value("25")
     assert page.evaluate("window.notReloaded") is True
+
+
+def test_monitor_updates_the_typing_state_in_place(page: Page, live_server, live_app):
+    from exams.models import Candidate, Sitting, SittingKind
+    from exams.typing import engine as typing_engine
+    from exams.typing.models import TypingTest
+    from lms.accounts.models import User
+    from lms.extensions import db
+    from lms.timeutil import utcnow
+
+    with live_app.app_context():
+        test = db.session.scalar(select(TypingTest).order_by(TypingTest.id))
+        user = db.session.scalar(select(User).where(User.username == "a0004"))
+        now = utcnow()
+        sitting = Sitting(
+            title="打字监控测试",
+            kind=SittingKind.RETRAINING,
+            typing_test=test,
+            opens_at=now - timedelta(minutes=5),
+            closes_at=now + timedelta(hours=2),
+        )
+        sitting.candidates = [Candidate(user_id=user.id)]
+        db.session.add(sitting)
+        db.session.commit()
+        sitting_id, candidate_id, user_id = sitting.id, sitting.candidates[0].id, user.id
+
+    page.clock.install()
+    sign_in(page, live_server, "trainer1")
+    page.goto(f"{live_server}/exams/sittings/{sitting_id}")
+    row = page.locator(f'tr[data-candidate="{candidate_id}"]')
+    typing = row.locator('[data-field="typing"]')
+    expect(typing).to_have_text("未开始")
+    page.evaluate("window.notReloaded = true")
+    row.locator('input[name="extra_minutes"]').fill("5")  # typed, not saved yet
+
+    with live_app.app_context():
+        sitting = db.session.get(Sitting, sitting_id)
+        candidate = db.session.get(Candidate, candidate_id)
+        attempt = typing_engine.start(sitting, db.session.get(User, user_id), candidate)
+        typing_engine.deliver(attempt)
+        db.session.commit()
+    page.clock.fast_forward("00:16")  # one poll later
+
+    expect(typing).to_have_text("打字中")
+    expect(typing).to_have_attribute("data-state", "in_progress")
+    expect(row.locator('input[name="extra_minutes"]')).to_have_value("5")
+    assert page.evaluate("window.notReloaded") is True

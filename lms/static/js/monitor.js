@@ -1,7 +1,7 @@
 // The live monitor of a sitting: poll its figures and update the cells in place.
-// Only the status, time-left, saved, score and answer-sheet cells, the summary badges and
-// the "as of" note change: the override forms are never touched, so extra time being
-// typed survives every update (the page used to reload itself and lose it).
+// Only the status, typing-test, time-left, saved, score and answer-sheet cells, the summary
+// badges and the "as of" note change: the override forms are never touched, so extra time
+// being typed survives every update (the page used to reload itself and lose it).
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -50,6 +50,11 @@ document.addEventListener("DOMContentLoaded", () => {
       write(cell(row, "status"), c.label);
       write(cell(row, "saved"), c.last_saved);
       write(cell(row, "score"), c.score);
+      const typing = cell(row, "typing");
+      if (typing && c.typing) {
+        write(typing, c.typing.label);
+        if (typing.dataset.state !== c.typing.state) typing.dataset.state = c.typing.state;
+      }
       if (c.seconds_left === null) write(cell(row, "left"), "");
       else ends.set(row, now + c.seconds_left * 1000);
       sheetLink(row, c.sheet_url);

@@ -12,7 +12,7 @@ import pytest
 from exams.typing import engine, scoring
 from exams.typing.models import Passage, PassageKind, PassagePurpose, TypingAttempt, TypingTest
 from lms.extensions import db
-from tests.helpers import text, zh
+from tests.helpers import text, zh, zh_n
 
 
 def start(client, sitting) -> TypingAttempt:
@@ -231,7 +231,9 @@ def test_a_recording_plays_only_as_often_as_allowed_and_its_text_stays_hidden(
     assert agent_client.get(f"{audio_url}?token={first['token']}").status_code == 404
     third = agent_client.post(play, headers=headers)
     assert third.status_code == 409
-    assert third.get_json()["message"] == zh("The recording may be played %(n)d times.", n=2)
+    assert third.get_json()["message"] == zh_n(
+        "The recording may be played once.", "The recording may be played %(num)d times.", 2
+    )
 
 
 def test_a_state_changing_typing_request_needs_the_csrf_token(app, agent_client, typing_sitting):
