@@ -26,6 +26,8 @@ class Stats:
     """What every candidate measured (one event loop: no lock needed)."""
 
     ms: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in KINDS})
+    #: When each timed request was sent (time.monotonic()), in the order of ``ms``.
+    sent_at: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in KINDS})
     #: Errors by kind, snake_case (``save_http_500``, ``start_timeout``), and one example each.
     errors: Counter = field(default_factory=Counter)
     examples: dict[str, str] = field(default_factory=dict)
@@ -53,7 +55,7 @@ async def send(
 
     ``stats`` is None before the measured phase: nothing is timed or counted then.
     """
-    start = time.perf_counter()
+    start, sent_at = time.perf_counter(), time.monotonic()
     try:
         try:
             resp = await client.request(method, path, **kw)
@@ -71,6 +73,7 @@ async def send(
     if stats is not None:
         stats.requests += 1
         stats.ms[kind].append((time.perf_counter() - start) * 1000)
+        stats.sent_at.setdefault(kind, []).append(sent_at)
     return resp
 
 

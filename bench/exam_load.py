@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 from bench import _exam_db, _typing
-from bench._common import parser, summarise
+from bench._common import parser, percentile, summarise
 from bench._exam_client import KINDS, Candidate, Failed, Stats, new_client
 from bench.exams import HOST, free_port, start_server, stop_server
 from lms.config import normalise_database_url
@@ -105,6 +105,18 @@ def raise_open_files_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+def p99_by_window(stats: Stats, kind: str, seconds: float) -> list[float]:
+    """Return the p99 of ``kind`` in each window of ``seconds`` from its first request: the
+    start and finish bursts told apart from the steady part."""
+    sent = stats.sent_at.get(kind, [])
+    if not sent:
+        return []
+    first, windows = min(sent), {}
+    for at, ms in zip(sent, stats.ms[kind], strict=True):
+        windows.setdefault(int((at - first) // seconds), []).append(ms)
+    return [round(percentile(windows.get(i, [0.0]), 99), 1) for i in range(max(windows) + 1)]
+
+
 def figures_of(args, n: int, cands, stats: Stats, seconds: float, verdict, url: str) -> dict:
     """Return one run's figures, snake_case with units."""
     figures: dict = {"candidates": n, "signed_in": len(cands)}
@@ -122,6 +134,9 @@ def figures_of(args, n: int, cands, stats: Stats, seconds: float, verdict, url: 
         ):
             for suffix in ("p50_ms", "p99_ms"):
                 figures[f"{exam}_{suffix}"] = figures[f"{typing}_{suffix}"]
+    figures["save_p99_ms_by_30s"] = p99_by_window(
+        stats, "snapshot" if args.typing else "save", seconds=30
+    )
     figures["throughput_rps"] = round(stats.requests / max(seconds, 1e-9), 1)
     figures["reconnects"] = stats.reconnects
     figures["measured_s"] = round(seconds, 1)
@@ -197,6 +212,7 @@ def print_run(args, f: dict, stats: Stats, verdict) -> None:
             f"  {kind:<10} p50 {f[f'{kind}_p50_ms']:>8.1f} ms   p99 {f[f'{kind}_p99_ms']:>8.1f} ms"
             f"   ({f[f'{kind}_requests']} requests)"
         )
+    print(f"  save p99 by 30 s: {' '.join(f'{ms:g}' for ms in f['save_p99_ms_by_30s'])} ms")
     print(f"  throughput {f['throughput_rps']} requests/s over {f['measured_s']} s")
     print(f"  errors {f['errors']}  (sent again after a closed keep-alive: {f['reconnects']})")
     for key, n in f["errors_by_kind"].items():

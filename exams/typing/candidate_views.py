@@ -1,6 +1,7 @@
 """The candidate's typing pages: start, the typing page, snapshots, finishing, the result,
 practice, and the recording of a listen-and-type item."""
 
+import functools
 import json
 import secrets
 from datetime import timedelta
@@ -18,6 +19,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
+from markupsafe import Markup, escape
 from sqlalchemy import exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -118,7 +120,16 @@ def attempt(attempt_id: int):
         seconds_left=rules.seconds_left(now, attempt.deadline_at),
         elapsed_ms=int((now - attempt.started_at).total_seconds() * 1000),
         equivalents=scoring.EQUIVALENT,
+        passage_spans=passage_spans(attempt.target),
     )
+
+
+@functools.lru_cache(maxsize=32)
+def passage_spans(target: str) -> Markup:
+    """Return the passage as the page marks it, a span per character and <br> per line break;
+    cached: a whole centre opens the same few (long) targets at once."""
+    marked = "".join("<br>" if ch == "\n" else f"<span>{escape(ch)}</span>" for ch in target)
+    return Markup(marked)  # noqa: S704 (every character of the passage is escaped above)
 
 
 class BadSnapshot(ValueError):

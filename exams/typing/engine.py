@@ -111,7 +111,7 @@ def draw_passage(
         )
     )
     # A passage with nothing the scorer counts (invisible characters only) cannot be scored.
-    pool = [p for p in pool if scoring.units(p.text)]
+    pool = [p for p in pool if scoring.has_characters(p.text)]
     if not pool:
         return None
     seen = seen_passages(user_id)
@@ -417,7 +417,7 @@ def _common_prefix(a: str, b: str) -> int:
 
 def _finished(attempt: TypingAttempt) -> bool:
     """Tell whether the typed text reaches the passage's last character."""
-    return scoring.align(scoring.units(attempt.target), scoring.units(attempt.text))[1]
+    return scoring.align(scoring.passage_units(attempt.target), scoring.units(attempt.text))[1]
 
 
 def finish(attempt: TypingAttempt, now: datetime | None = None) -> bool:

@@ -52,9 +52,11 @@ result is flagged and passed is None, for a person to decide. A result not score
 passed None.
 """
 
+import functools
 import math
 import unicodedata
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -85,8 +87,9 @@ def _equivalents() -> dict[str, str]:
 EQUIVALENT = _equivalents()
 
 
+@functools.lru_cache(maxsize=8192)
 def key_of(char: str) -> str:
-    """Return what one character is compared as."""
+    """Return what one character is compared as (cached: a passage repeats its characters)."""
     nfc = unicodedata.normalize("NFC", char)
     if len(nfc) == 1:
         char = nfc
@@ -100,6 +103,11 @@ class Unit:
     at: int  #: index of its first character in the original text
     text: str  #: as written ("..." for an ellipsis typed as three periods)
     key: str  #: as compared
+
+
+def has_characters(text: str) -> bool:
+    """Tell whether a text has anything to type (not only spaces and invisible characters)."""
+    return any(not c.isspace() and c not in INVISIBLE for c in text)
 
 
 def units(text: str) -> list[Unit]:
@@ -119,6 +127,13 @@ def units(text: str) -> list[Unit]:
         out.append(Unit(i, char, key))
         i += 1
     return out
+
+
+@functools.lru_cache(maxsize=32)
+def passage_units(passage: str) -> tuple[Unit, ...]:
+    """Return the units of a passage, cached: every candidate drawn the same passage for
+    the same minutes has the same (long) target, and finishing reads it whole."""
+    return tuple(units(passage))
 
 
 class Op(StrEnum):
@@ -176,7 +191,7 @@ def _delta(plus: int, minus: int, bit: int) -> int:
 
 
 def _backtrace(
-    typed: list[Unit], passage: list[Unit], columns: list[tuple], end: int, value: int
+    typed: Sequence[Unit], passage: Sequence[Unit], columns: list[tuple], end: int, value: int
 ) -> list[Step]:
     """Walk back from (len(typed), end) to (0, 0) along cheapest steps; return them in order.
 
@@ -218,7 +233,7 @@ def _step(op: Op, p: Unit | None, t: Unit | None) -> Step:
     )
 
 
-def align(passage: list[Unit], typed: list[Unit]) -> tuple[list[Step], bool]:
+def align(passage: Sequence[Unit], typed: Sequence[Unit]) -> tuple[list[Step], bool]:
     """Align the typed characters with the start of the passage by the fewest edits.
 
     The passage's end is free: the typed text is matched against whichever prefix of the
@@ -227,7 +242,10 @@ def align(passage: list[Unit], typed: list[Unit]) -> tuple[list[Step], bool]:
     """
     if not typed:
         return [], False
-    columns, last_row = _columns([u.key for u in typed], [u.key for u in passage])
+    # No prefix longer than twice the typed text can win or tie: D[m][j] >= j - m, which
+    # is over m for j > 2m, while D[m][m] <= m. The rest of the passage is not looked at.
+    considered = passage[: 2 * len(typed)]
+    columns, last_row = _columns([u.key for u in typed], [u.key for u in considered])
     best = min(last_row)
     end = max(j for j, d in enumerate(last_row) if d == best)
     return _backtrace(typed, passage, columns, end, best), end == len(passage)
@@ -340,7 +358,7 @@ def score(
     Raise ValueError for a passage with nothing to type, a text over MAX_CHARS characters or
     a time that is not a number of seconds.
     """
-    p_units, t_units = units(passage), units(typed)
+    p_units, t_units = passage_units(passage), units(typed)
     if not p_units:
         raise ValueError("the passage has no characters to type")
     if max(len(p_units), len(t_units)) > MAX_CHARS:

@@ -42,14 +42,19 @@ def counts(result) -> tuple[int, int, int, int]:
     return result.correct, result.wrong, result.missing, result.extra
 
 
-def reference_distance(passage: str, typed: str) -> int:
-    """Return the fewest edits from typed to some prefix of passage, by the full table."""
+def reference_row(passage: str, typed: str) -> list[int]:
+    """Return D[len(typed)][j] for every prefix j of the passage, by the full table."""
     row = list(range(len(passage) + 1))  # D[0][j] = j
     for i, t in enumerate(typed, 1):
         prev, row[0] = row[0], i
         for j, p in enumerate(passage, 1):
             prev, row[j] = row[j], min(prev + (t != p), row[j] + 1, row[j - 1] + 1)
-    return min(row)
+    return row
+
+
+def reference_distance(passage: str, typed: str) -> int:
+    """Return the fewest edits from typed to some prefix of passage, by the full table."""
+    return min(reference_row(passage, typed))
 
 
 @pytest.mark.parametrize(
@@ -112,6 +117,24 @@ def test_align_is_a_fewest_edits_alignment(seed):
     assert "".join(s.typed for s in steps) == typed
     assert passage.startswith("".join(s.expected for s in steps))
     assert all((s.expected == s.typed) == (s.op == Op.OK) for s in steps)
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_align_matches_the_longest_cheapest_prefix_of_a_much_longer_passage(seed):
+    """The scorer looks at no more of the passage than twice the typed text: the prefix it
+    picks is still the one the full table picks (a timed test's target is very long)."""
+    rng = random.Random(1000 + seed)
+    alphabet = "银行卡号码，。"
+    passage = "".join(rng.choice(alphabet) for _ in range(rng.randrange(40, 200)))
+    typed = "".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 25)))
+    if seed % 3 == 0:  # most of the typed text right, as people type
+        typed = passage[: len(typed)] + typed[: seed % 4]
+    row = reference_row(passage, typed)
+    longest = max(j for j, d in enumerate(row) if d == min(row))
+    steps, whole = align(units(passage), units(typed))
+    assert sum(s.op != Op.OK for s in steps) == min(row)
+    assert sum(s.op != Op.EXTRA for s in steps) == longest
+    assert whole is (longest == len(passage))
 
 
 def test_score_finds_every_edit_in_a_long_passage():
