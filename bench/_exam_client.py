@@ -34,6 +34,8 @@ class Stats:
     requests: int = 0
     #: Requests sent again on a new connection after a kept-alive one was closed under them.
     reconnects: int = 0
+    #: How late the client's event loop woke, every 0.1 s of the measured phase (ms).
+    loop_lag_ms: list[float] = field(default_factory=list)
     #: (time.monotonic(), kind) of every error, in order: bench.exam_faults tells them apart.
     timeline: list[tuple[float, str]] = field(default_factory=list)
 

@@ -35,7 +35,7 @@ from pathlib import Path
 from bench import _exam_db, _typing
 from bench._common import parser, percentile, summarise
 from bench._exam_client import KINDS, Candidate, Failed, Stats, new_client
-from bench.exams import HOST, free_port, start_server, stop_server
+from bench.exams import HOST, free_port, server_times, start_server, stop_server
 from lms.config import normalise_database_url
 
 TARGETS = {"start_p99_ms": 2000, "save_p99_ms": 150}
@@ -62,6 +62,15 @@ async def take_exam(cand: Candidate, stats: Stats, sitting_id: int, args) -> Non
     await asyncio.sleep(max(0.0, args.duration - (time.monotonic() - began)))
     with contextlib.suppress(Failed):  # counted; the check then finds it unfinished
         await cand.submit(stats)
+
+
+async def watch_loop_lag(stats: Stats, every: float = 0.1) -> None:
+    """Record how late this client's event loop wakes (ms): every latency it measures
+    includes that much of its own delay, the server's share being the rest."""
+    while True:
+        due = time.perf_counter() + every
+        await asyncio.sleep(every)
+        stats.loop_lag_ms.append(max(0.0, (time.perf_counter() - due) * 1000))
 
 
 async def run_clients(base: str, sitting_id: int, usernames: list[str], args, during=None):
@@ -92,7 +101,9 @@ async def run_clients(base: str, sitting_id: int, usernames: list[str], args, du
         sitting = [c for c, r in zip(cands, results, strict=True) if r is None]
         began = time.perf_counter()
         extra = [during(stats, sitting)] if during else []
+        lag = asyncio.create_task(watch_loop_lag(stats))
         await asyncio.gather(*(take_exam(c, stats, sitting_id, args) for c in sitting), *extra)
+        lag.cancel()
         return sitting, stats, time.perf_counter() - began
     finally:
         await asyncio.gather(*(c.client.aclose() for c in cands))
@@ -137,6 +148,7 @@ def figures_of(args, n: int, cands, stats: Stats, seconds: float, verdict, url: 
     figures["save_p99_ms_by_30s"] = p99_by_window(
         stats, "snapshot" if args.typing else "save", seconds=30
     )
+    figures.update(summarise("client_loop_lag", stats.loop_lag_ms or [0.0]))
     figures["throughput_rps"] = round(stats.requests / max(seconds, 1e-9), 1)
     figures["reconnects"] = stats.reconnects
     figures["measured_s"] = round(seconds, 1)
@@ -196,6 +208,8 @@ def run_once(args, n: int, workdir: Path, during=None) -> dict:
     )
     verdict = _exam_db.check(url, str(workdir), sitting_id, log, typing=args.typing)
     figures = figures_of(args, n, cands, stats, seconds, verdict, url)
+    inside = server_times(str(workdir), "/snapshot" if args.typing else "/save")
+    figures.update(summarise("server_save", inside or [0.0]))
     print_run(args, figures, stats, verdict)
     return figures
 
@@ -213,6 +227,14 @@ def print_run(args, f: dict, stats: Stats, verdict) -> None:
             f"   ({f[f'{kind}_requests']} requests)"
         )
     print(f"  save p99 by 30 s: {' '.join(f'{ms:g}' for ms in f['save_p99_ms_by_30s'])} ms")
+    print(
+        f"  inside the server, {'snapshot' if args.typing else 'save'}"
+        f" p50 {f['server_save_p50_ms']:.1f} ms   p99 {f['server_save_p99_ms']:.1f} ms"
+    )
+    print(
+        f"  the client's own delay (event loop lag) p50 {f['client_loop_lag_p50_ms']:.1f} ms"
+        f"   p99 {f['client_loop_lag_p99_ms']:.1f} ms"
+    )
     print(f"  throughput {f['throughput_rps']} requests/s over {f['measured_s']} s")
     print(f"  errors {f['errors']}  (sent again after a closed keep-alive: {f['reconnects']})")
     for key, n in f["errors_by_kind"].items():
