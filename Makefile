@@ -15,6 +15,9 @@ THREADS ?= 8
 # which wipes BENCH_DATABASE_URL when given (default: SQLite in a temp dir).
 EXAM_LOAD_ARGS ?= --candidates 100 --duration 60
 BENCH_DATABASE_URL ?=
+# Tests run in two processes (each with its own PostgreSQL and Redis database, see
+# tests/parallel.py), a test file per process at a time; PYTEST_ARGS= runs them in one.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: run dev test lint format bench bench-exam setup setup-dev translations db messages clean
 
