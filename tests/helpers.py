@@ -111,3 +111,24 @@ def import_upload(client, filename: str, data: bytes):
     """Upload a question file, then confirm its import; return the import's result page."""
     report = check_upload(client, filename, data)
     return client.submit(confirm_url(report), follow_redirects=True)
+
+
+def outside_event_loop(fn, *args):
+    """Return fn(*args) run in a thread of its own: a benchmark's asyncio.run() refuses to
+    start where an event loop runs (the browser tests' Playwright keeps one in the process)."""
+    import threading
+
+    result = {}
+
+    def run():
+        try:
+            result["value"] = fn(*args)
+        except BaseException as exc:  # handed to the caller
+            result["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result["value"]

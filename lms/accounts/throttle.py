@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, text
 
 from lms.accounts.models import LoginFailure
 from lms.extensions import db
@@ -37,6 +37,9 @@ def lockout_state(failures: list[float], now: float, limit: int, window: int) ->
     return Lockout(True, max(1, int(oldest + window - now + 0.999)))
 
 
+SERIALISE_KEY = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
+
+
 class DatabaseStore:
     """Failures kept in the login_failures table, written in their own transaction so they
     count at once for every worker and survive the request's rollback."""
@@ -56,6 +59,12 @@ class DatabaseStore:
         """Record one failure now and return its marker; now and then drop expired rows."""
         since = datetime.now(UTC) - timedelta(seconds=window)
         with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # One account's failures are written one at a time, so their ids follow the
+                # order of their commits: a failure counted "before the marker" is committed.
+                # (Ids are handed out at insert, not commit: two at once could otherwise each
+                # miss the other and both slip under the limit.) SQLite writes one at a time.
+                conn.execute(SERIALISE_KEY, {"key": f"login-failures:{key}"})
             marker = conn.execute(
                 insert(LoginFailure)
                 .values(username_key=key, at=utcnow())

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from bench import exam_faults
+from tests.helpers import outside_event_loop
 
 pytestmark = pytest.mark.bench
 
@@ -39,7 +40,7 @@ def test_recovery_counts_from_the_fault_to_the_first_save_after_the_failures():
 
 
 def test_restart_postgres_on_sqlite_is_skipped_saying_why(capsys):
-    assert exam_faults.main(["--fault", "restart-postgres"]) == 0
+    assert outside_event_loop(exam_faults.main, ["--fault", "restart-postgres"]) == 0
     assert "needs --database-url postgresql" in capsys.readouterr().out
 
 
@@ -49,7 +50,7 @@ def test_killing_a_worker_mid_exam_loses_nothing(tmp_path):
     argv += ["--fault-at", "1.5", "--workdir", str(tmp_path), "--json", str(tmp_path / "f.json")]
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        status = exam_faults.main(argv)
+        status = outside_event_loop(exam_faults.main, argv)
     figures = json.loads((tmp_path / "f.json").read_text(encoding="utf-8"))
     assert status == 0, out.getvalue()
     assert figures["lost"] == 0 and figures["killed_pid"] > 0

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bench import _exam_db, exam_load
+from tests.helpers import outside_event_loop
 
 pytestmark = pytest.mark.bench
 
@@ -84,7 +85,7 @@ def clean_run(tmp_path_factory):
     argv += ["--json", str(workdir / "figures.json")]
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        status = exam_load.main(argv)
+        status = outside_event_loop(exam_load.main, argv)
     return workdir, status, out.getvalue()
 
 
@@ -159,7 +160,7 @@ def typing_run(tmp_path_factory):
     argv += ["--workdir", str(workdir), "--json", str(workdir / "figures.json")]
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        status = exam_load.main(argv)
+        status = outside_event_loop(exam_load.main, argv)
     return workdir, status, out.getvalue()
 
 

@@ -489,11 +489,12 @@ def test_time_up_with_the_database_down_keeps_submitting_the_last_answers(
     from exams.models import Attempt
     from lms.extensions import db
 
-    sitting_id = true_false_sitting(live_app, "a0007", n=1, seconds=12)
+    # 20 s: room for the first save on a busy machine (the suite runs in two processes).
+    sitting_id = true_false_sitting(live_app, "a0007", n=1, seconds=20)
     attempt_id = start_sitting(page, live_server, "A0007", sitting_id)
     items = page.locator(".exam-item")
     items.nth(0).locator("label.option").nth(0).click()
-    expect(page.locator("#save-status")).to_have_text(re.compile(r"^已保存"))
+    expect(page.locator("#save-status")).to_have_text(re.compile(r"^已保存"), timeout=10_000)
     # The database goes away; the candidate changes the answer (it cannot be saved).
     page_problems.allow("/save")
     page_problems.allow("/submit")
