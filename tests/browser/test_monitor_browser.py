@@ -12,35 +12,54 @@ from tests.browser.test_exam_browser import sign_in
 pytestmark = pytest.mark.browser
 
 
-def test_monitor_updates_cells_without_wiping_typed_extra_time(page: Page, live_server, live_app):
-    from exams import engine
-    from exams.models import Candidate, Paper, Sitting, SittingKind
+def one_candidate_sitting(live_app, username: str, title: str, **components):
+    """Create an open sitting of ``components`` (paper=, typing_test=) for one agent;
+    return (sitting id, candidate id, user id)."""
+    from exams.models import Candidate, Sitting, SittingKind
     from lms.accounts.models import User
     from lms.extensions import db
     from lms.timeutil import utcnow
 
     with live_app.app_context():
-        paper = db.session.scalar(select(Paper).order_by(Paper.id))
-        user = db.session.scalar(select(User).where(User.username == "a0003"))
+        user = db.session.scalar(select(User).where(User.username == username))
         now = utcnow()
         sitting = Sitting(
-            title="监控测试",
+            title=title,
             kind=SittingKind.RETRAINING,
-            paper=paper,
             opens_at=now - timedelta(minutes=5),
             closes_at=now + timedelta(hours=2),
+            **{name: make() for name, make in components.items()},
         )
         sitting.candidates = [Candidate(user_id=user.id)]
         db.session.add(sitting)
         db.session.commit()
-        sitting_id, candidate_id, user_id = sitting.id, sitting.candidates[0].id, user.id
+        return sitting.id, sitting.candidates[0].id, user.id
 
+
+def open_monitor(page: Page, live_server, sitting_id: int, candidate_id: int):
+    """Open the sitting's page as a trainer, with the page's clock under the test's hand;
+    return the candidate's row, the page marked so that a reload would show."""
     page.clock.install()
     sign_in(page, live_server, "trainer1")
     page.goto(f"{live_server}/exams/sittings/{sitting_id}")
-    row = page.locator(f'tr[data-candidate="{candidate_id}"]')
-    expect(row.locator('[data-field="status"]')).to_have_text("未开始")
     page.evaluate("window.notReloaded = true")
+    return page.locator(f'tr[data-candidate="{candidate_id}"]')
+
+
+def test_monitor_updates_cells_without_wiping_typed_extra_time(page: Page, live_server, live_app):
+    from exams import engine
+    from exams.models import Paper, Sitting
+    from lms.accounts.models import User
+    from lms.extensions import db
+
+    sitting_id, candidate_id, user_id = one_candidate_sitting(
+        live_app,
+        "a0003",
+        "监控测试",
+        paper=lambda: db.session.scalar(select(Paper).order_by(Paper.id)),
+    )
+    row = open_monitor(page, live_server, sitting_id, candidate_id)
+    expect(row.locator('[data-field="status"]')).to_have_text("未开始")
     row.locator('input[name="extra_minutes"]').fill("25")  # typed, not saved yet
 
     with live_app.app_context():
@@ -60,38 +79,23 @@ def test_monitor_updates_cells_without_wiping_typed_extra_time(page: Page, live_
 
 
 def test_monitor_updates_the_typing_state_in_place(page: Page, live_server, live_app):
-    from exams.models import Candidate, Sitting, SittingKind
+    from exams.models import Candidate, Sitting
     from exams.typing import engine as typing_engine
     from exams.typing.models import TypingTest
     from lms.accounts.models import User
     from lms.extensions import db
-    from lms.timeutil import utcnow
 
-    with live_app.app_context():
-        test = db.session.scalar(select(TypingTest).order_by(TypingTest.id))
-        # An agent no other browser test types as: the open attempt left here would refuse
-        # theirs ("a typing test in progress").
-        user = db.session.scalar(select(User).where(User.username == "a0011"))
-        now = utcnow()
-        sitting = Sitting(
-            title="打字监控测试",
-            kind=SittingKind.RETRAINING,
-            typing_test=test,
-            opens_at=now - timedelta(minutes=5),
-            closes_at=now + timedelta(hours=2),
-        )
-        sitting.candidates = [Candidate(user_id=user.id)]
-        db.session.add(sitting)
-        db.session.commit()
-        sitting_id, candidate_id, user_id = sitting.id, sitting.candidates[0].id, user.id
-
-    page.clock.install()
-    sign_in(page, live_server, "trainer1")
-    page.goto(f"{live_server}/exams/sittings/{sitting_id}")
-    row = page.locator(f'tr[data-candidate="{candidate_id}"]')
+    # An agent no other browser test types as: the open attempt left here would refuse
+    # theirs ("a typing test in progress").
+    sitting_id, candidate_id, user_id = one_candidate_sitting(
+        live_app,
+        "a0011",
+        "打字监控测试",
+        typing_test=lambda: db.session.scalar(select(TypingTest).order_by(TypingTest.id)),
+    )
+    row = open_monitor(page, live_server, sitting_id, candidate_id)
     typing = row.locator('[data-field="typing"]')
     expect(typing).to_have_text("未开始")
-    page.evaluate("window.notReloaded = true")
     row.locator('input[name="extra_minutes"]').fill("5")  # typed, not saved yet
 
     with live_app.app_context():
