@@ -2,6 +2,8 @@
 
 Each candidate has its own cookie jar and connection; everything it sends to the save and
 submit endpoints is recorded (seq, answers, HTTP status, acknowledged or not) for the check.
+The client is aiohttp: it shares the machine's cores with the server it measures, and costs
+about a sixth of the CPU per request that httpx does (0.7 against 4.1 ms, measured here).
 """
 
 import json
@@ -12,7 +14,9 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-import httpx
+import aiohttp
+from multidict import CIMultiDict
+from yarl import URL
 
 from bench import _exam_db
 from bench.exams import CSRF_RE, ITEM_RE, SEQ_RE
@@ -50,9 +54,7 @@ class Failed(Exception):
     """A request got no usable answer; the message is its error kind."""
 
 
-async def send(
-    client: httpx.AsyncClient, stats: Stats | None, kind: str, method: str, path: str, **kw
-):
+async def send(client: "Browser", stats: Stats | None, kind: str, method: str, path: str, **kw):
     """Send one request; time it under ``kind`` and count its error, if any, by kind.
 
     ``stats`` is None before the measured phase: nothing is timed or counted then.
@@ -61,16 +63,16 @@ async def send(
     try:
         try:
             resp = await client.request(method, path, **kw)
-        except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, aiohttp.ClientPayloadError):
             # The server closed a kept-alive connection as it was reused: a browser sends the
             # request again on a new one (every request here is safe to repeat: a save by its
             # seq and digest, a start by the open attempt, a submit by finalising once).
             if stats is not None:
                 stats.reconnects += 1
             resp = await client.request(method, path, **kw)
-    except httpx.TimeoutException as exc:
+    except TimeoutError as exc:
         raise _failed(stats, f"{kind}_timeout", f"{method} {path}") from exc
-    except httpx.TransportError as exc:
+    except aiohttp.ClientError as exc:
         raise _failed(stats, f"{kind}_connection_error", f"{type(exc).__name__}: {exc}") from exc
     if stats is not None:
         stats.requests += 1
@@ -87,7 +89,7 @@ def _failed(stats: Stats | None, key: str, example: str) -> "Failed":
     return Failed(f"{key}: {example}")
 
 
-def bad_status(stats: Stats | None, kind: str, resp: httpx.Response, why: str = "") -> Failed:
+def bad_status(stats: Stats | None, kind: str, resp: "Reply", why: str = "") -> Failed:
     """Count and return the error of an answer that is not the one expected."""
     body = " ".join(resp.text[:120].split())
     key, example = f"{kind}_http_{resp.status_code}", f"{why}: {body}" if why else body
@@ -151,7 +153,7 @@ class Candidate:
     """One exam-taker's browser: a cookie jar, one connection, and what it sent."""
 
     username: str
-    client: httpx.AsyncClient
+    client: "Browser"
     rnd: random.Random
     token: str = ""
     attempt: str = ""
@@ -185,7 +187,7 @@ class Candidate:
         location = resp.headers.get("location", "")
         if resp.status_code != 302 or "/exam/attempts/" not in location:
             raise bad_status(stats, "start", resp, location or "no redirect")
-        self.attempt = httpx.URL(location).path
+        self.attempt = URL(location).path
         resp = await send(self.client, stats, "exam_page", "GET", self.attempt)
         if resp.status_code != 200:
             raise bad_status(stats, "exam_page", resp)
@@ -250,13 +252,72 @@ class Candidate:
         record["acked"] = True
 
 
-def new_client(base: str, ssl_context: ssl.SSLContext) -> httpx.AsyncClient:
+@dataclass
+class Reply:
+    """An answer, read whole: status, headers, body."""
+
+    status_code: int
+    headers: CIMultiDict  # read case-insensitively, as HTTP's are
+    text: str
+
+    def json(self):
+        """Return the body as JSON (ValueError when it is not)."""
+        return json.loads(self.text)
+
+
+class Browser:
+    """A browser's side of the exam: its own cookies, at most two connections, no redirects
+    followed (the candidate code reads each ``Location``)."""
+
+    def __init__(self, base: str, ssl_context: ssl.SSLContext | None = None):
+        self.base = URL(base)
+        self.ssl = ssl_context
+        self.session: aiohttp.ClientSession | None = None
+
+    def _session(self) -> aiohttp.ClientSession:
+        # Made on first use, inside the event loop that will run it.
+        if self.session is None:
+            self.session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=2, ssl=self.ssl or False),
+                # unsafe: keep cookies set by 127.0.0.1 (an IP address, refused by default).
+                cookie_jar=aiohttp.CookieJar(unsafe=True),
+                timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S),
+                trust_env=False,
+            )
+        return self.session
+
+    async def request(self, method: str, path: str, *, data=None, content=None, headers=None):
+        """Send one request and read its answer whole."""
+        async with self._session().request(
+            method,
+            self.base.join(URL(path)),
+            data=content if content is not None else data,
+            headers=headers,
+            allow_redirects=False,
+        ) as resp:
+            text = await resp.text()
+            return Reply(resp.status, CIMultiDict(resp.headers), text)
+
+    async def get(self, path: str, **kw) -> Reply:
+        """GET ``path``."""
+        return await self.request("GET", path, **kw)
+
+    async def post(self, path: str, **kw) -> Reply:
+        """POST ``path``."""
+        return await self.request("POST", path, **kw)
+
+    async def aclose(self) -> None:
+        """Close its connections."""
+        if self.session is not None:
+            await self.session.close()
+
+    async def __aenter__(self) -> "Browser":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.aclose()
+
+
+def new_client(base: str, ssl_context: ssl.SSLContext) -> Browser:
     """Return a browser-like client: its own cookies and at most two connections."""
-    transport = httpx.AsyncHTTPTransport(
-        # One SSL context for all: httpx builds one per transport otherwise (slow, large).
-        verify=ssl_context,
-        limits=httpx.Limits(max_connections=2, max_keepalive_connections=1),
-    )
-    return httpx.AsyncClient(
-        base_url=base, transport=transport, timeout=REQUEST_TIMEOUT_S, trust_env=False
-    )
+    return Browser(base, ssl_context)

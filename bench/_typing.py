@@ -14,7 +14,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
-import httpx
+from yarl import URL
 
 from bench._exam_client import Candidate, Failed, Stats, bad_status, csrf, send
 
@@ -56,7 +56,7 @@ class Typist(Candidate):
         location = resp.headers.get("location", "")
         if resp.status_code != 302 or "/exam/typing/attempts/" not in location:
             raise bad_status(stats, "start", resp, location or "no redirect")
-        self.attempt = httpx.URL(location).path
+        self.attempt = URL(location).path
         resp = await send(self.client, stats, "typing_page", "GET", self.attempt)
         if resp.status_code != 200:
             raise bad_status(stats, "typing_page", resp)
