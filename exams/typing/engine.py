@@ -286,7 +286,10 @@ TAKE_SNAPSHOT = (
     .where(
         _cols.id == bindparam("aid"),
         _cols.state == TypingState.IN_PROGRESS,
-        _cols.seq < bindparam("new_seq"),
+        # Still at the seq the delta (kept, added) was taken against: one taken since by
+        # another request (another window) makes this one stale, or the history kept
+        # would rebuild a text nobody typed.
+        _cols.seq == bindparam("old_seq"),
     )
     .values(
         text=bindparam("new_text"),
@@ -363,6 +366,7 @@ def record(
     kept = _common_prefix(attempt.text, text)
     params = {
         "aid": attempt.id,
+        "old_seq": attempt.seq,
         "new_seq": seq,
         "new_text": text,
         "at": now,

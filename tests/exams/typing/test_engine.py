@@ -273,3 +273,35 @@ def test_practice_is_the_passage_once_timed_by_the_time_used(agent, passages):
     type_steadily(engine, practice, practice.target[:40], t0, 60)
     engine.finish(practice, now=t0 + timedelta(seconds=60))
     assert practice.minutes == 1 and practice.speed == practice.correct
+
+
+def test_a_snapshot_whose_base_changed_under_it_keeps_nothing(make_typing_sitting, agent):
+    """Two windows of one attempt: the slower request carries the higher seq, but its
+    delta was taken against a text another request has since replaced (characters deleted).
+    Taking it would make the kept history rebuild a text nobody typed: it is stale."""
+    attempt = started(make_typing_sitting([agent]), agent)
+    t0 = attempt.started_at
+    assert engine.record(attempt, 1, "您好，欢迎", 5000, {}, now=t0 + timedelta(seconds=5)).accepted
+    db.session.commit()
+    read_before = SimpleNamespace(
+        id=attempt.id,
+        state=TypingState.IN_PROGRESS,
+        started_at=attempt.started_at,
+        deadline_at=attempt.deadline_at,
+        seq=1,
+        text="您好，欢迎",
+        whole_passage=False,
+        target_length=len(attempt.target),
+    )
+    assert engine.record(attempt, 2, "您", 10000, {}, now=t0 + timedelta(seconds=10)).accepted
+    late = engine.record(
+        read_before, 3, "您好，欢迎致电", 15000, {}, now=t0 + timedelta(seconds=16)
+    )
+    assert (late.accepted, late.reason) == (False, "stale")
+    db.session.commit()
+    db.session.expire_all()
+    text = ""
+    for snap in attempt.snapshots:
+        text = text[: snap.kept] + snap.added
+    assert text == attempt.text == "您"
+    assert [s.seq for s in attempt.snapshots] == [1, 2]
