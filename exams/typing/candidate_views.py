@@ -22,6 +22,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from exams import engine as exam_engine
 from exams import results, rules
@@ -67,9 +68,9 @@ EVIDENCE_FIELDS = {
 def own_attempt(attempt_id: int) -> TypingAttempt:
     """Return the current user's typing attempt; anyone else's does not exist for them."""
     attempt = db.session.scalar(
-        select(TypingAttempt).where(
-            TypingAttempt.id == attempt_id, TypingAttempt.user_id == current_user.id
-        )
+        select(TypingAttempt)
+        .where(TypingAttempt.id == attempt_id, TypingAttempt.user_id == current_user.id)
+        .options(joinedload(TypingAttempt.passage))  # every page of an attempt shows it
     )
     if attempt is None:
         abort(404)
@@ -80,7 +81,9 @@ def own_attempt(attempt_id: int) -> TypingAttempt:
 @signed_in
 def start(sitting_id: int):
     """Start (or continue) my typing test of a sitting."""
-    sitting = db.session.get(Sitting, sitting_id) or abort(404)
+    sitting = db.session.get(
+        Sitting, sitting_id, options=[joinedload(Sitting.typing_test)]
+    ) or abort(404)
     candidate = exam_engine.candidate_of(sitting, current_user)
     if candidate is None or sitting.typing_test_id is None:
         abort(404)

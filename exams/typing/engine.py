@@ -18,6 +18,7 @@ from decimal import Decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from exams import events, results, rules
@@ -131,6 +132,30 @@ def open_attempt_of(user_id: int) -> TypingAttempt | None:
     )
 
 
+def _is_overdue(attempt: TypingAttempt, now: datetime) -> bool:
+    """Tell whether an attempt in progress is past its deadline and the grace, or was never
+    delivered and is older than a day (what :func:`overdue` selects)."""
+    if attempt.deadline_at is not None:
+        return attempt.deadline_at < now - GRACE
+    return attempt.started_at is None and attempt.created_at < now - timedelta(days=1)
+
+
+def _open_after_finishing_overdue(user_id: int, now: datetime) -> bool:
+    """Finish the user's overdue attempts; tell whether one in progress is left (one
+    statement for both, where finalise_overdue_of and open_attempt_of take two)."""
+    left = False
+    for attempt in db.session.scalars(
+        select(TypingAttempt).where(
+            TypingAttempt.user_id == user_id, TypingAttempt.state == TypingState.IN_PROGRESS
+        )
+    ).all():
+        if _is_overdue(attempt, now):
+            finish(attempt, now=now)
+        else:
+            left = True
+    return left
+
+
 def start(
     sitting: Sitting,
     user,
@@ -144,7 +169,7 @@ def start(
     test = sitting.typing_test
     if test is None:
         raise ValidationFailed(_("This exam has no typing test."))
-    finalise_overdue_of(user.id, now)
+    still_open = _open_after_finishing_overdue(user.id, now)
     mine = list(
         db.session.scalars(
             select(TypingAttempt).where(
@@ -160,7 +185,7 @@ def start(
         closes,
         len(used),
         sitting.attempts_allowed,
-        open_attempt_of(user.id) is not None,
+        still_open,
     )
     if not check.allowed:
         raise StartRefused(check.reason)
@@ -228,12 +253,8 @@ def deliver(attempt: TypingAttempt, now: datetime | None = None) -> bool:
         return False
     deadline = now + timedelta(minutes=attempt.duration_minutes)
     if attempt.sitting_id is not None:
-        sitting = db.session.get(Sitting, attempt.sitting_id)
-        candidate = db.session.scalar(
-            select(Candidate).where(
-                Candidate.sitting_id == attempt.sitting_id, Candidate.user_id == attempt.user_id
-            )
-        )
+        candidate = _candidate_of(attempt)
+        sitting = candidate.sitting if candidate else db.session.get(Sitting, attempt.sitting_id)
         deadline = min(deadline, results.window(sitting, candidate)[1])
     won = db.session.execute(
         update(TypingAttempt)
@@ -435,6 +456,7 @@ def finish(attempt: TypingAttempt, now: datetime | None = None) -> bool:
         .values(state=TypingState.FINISHED, finished_at=finished_at)
         .execution_options(synchronize_session=False)
     ).rowcount
+    # Read back whatever a request that ran meanwhile wrote (the last snapshot's text).
     db.session.refresh(attempt)
     if won != 1:
         return False
@@ -461,14 +483,19 @@ def refresh_result(attempt: TypingAttempt, now: datetime | None = None) -> None:
     """Update the candidate's result of the sitting after a typing attempt changed."""
     from exams import engine
 
-    candidate = db.session.scalar(
-        select(Candidate).where(
-            Candidate.sitting_id == attempt.sitting_id, Candidate.user_id == attempt.user_id
-        )
-    )
+    candidate = _candidate_of(attempt)
     if candidate is None:
         return
     engine._announce(attempt, candidate, *results.refresh(candidate, now), cause="typing")
+
+
+def _candidate_of(attempt: TypingAttempt) -> Candidate | None:
+    """Return the candidate row of the attempt's sitting, with the sitting (one statement)."""
+    return db.session.scalar(
+        select(Candidate)
+        .where(Candidate.sitting_id == attempt.sitting_id, Candidate.user_id == attempt.user_id)
+        .options(joinedload(Candidate.sitting))
+    )
 
 
 def decide(attempt: TypingAttempt, reviewer, confirm: bool, comment: str, now=None) -> None:

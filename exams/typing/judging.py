@@ -105,6 +105,8 @@ def overlapping(attempt: TypingAttempt) -> bool:
 
 def judge(attempt: TypingAttempt) -> None:
     """Compute and store the result; hold it for review when it looks impossible."""
+    # Read first (snapshots, other attempts), then set: the result is written in one UPDATE.
+    snaps, evidence, overlap = snaps_of(attempt), evidence_of(attempt), overlapping(attempt)
     result = scoring.score(attempt.target, attempt.text, seconds_used(attempt), rules_of(attempt))
     attempt.correct, attempt.wrong = result.correct, result.wrong
     attempt.missing, attempt.extra = result.missing, result.extra
@@ -116,12 +118,12 @@ def judge(attempt: TypingAttempt) -> None:
     attempt.accuracy = result.accuracy * 100
     attempt.scored = result.scored
     why = plausibility.reasons(
-        snaps_of(attempt),
-        evidence_of(attempt),
+        snaps,
+        evidence,
         attempt.text,
         float(result.speed),
         float(attempt.speed_ceiling),
-        overlapping(attempt),
+        overlap,
     )
     if not result.scored:
         attempt.passed = False  # under a minute: not scored, so not passed

@@ -305,3 +305,35 @@ def test_a_snapshot_whose_base_changed_under_it_keeps_nothing(make_typing_sittin
         text = text[: snap.kept] + snap.added
     assert text == attempt.text == "您"
     assert [s.seq for s in attempt.snapshots] == [1, 2]
+
+
+def test_a_start_finishes_overdue_attempts_first_as_the_close_command_would(
+    make_typing_sitting, agent
+):
+    """Starting reads the open attempts once and finishes the overdue ones itself: its test
+    of "overdue" must pick exactly what engine.overdue (the close-overdue command) picks."""
+    t0 = utcnow()
+    first = make_typing_sitting([agent], title="上一场")
+    late = started(first, agent, now=t0 - timedelta(minutes=20))  # 10 minutes, long over
+    now = t0
+    assert engine._is_overdue(late, now) and late in engine.overdue(now)
+    # Within the grace: open, not overdue (both agree).
+    late.deadline_at = now - engine.GRACE + timedelta(seconds=1)
+    db.session.commit()
+    assert not engine._is_overdue(late, now) and late not in engine.overdue(now)
+    sitting = make_typing_sitting([agent], title="本场")
+    with pytest.raises(engine.StartRefused):  # an attempt still open elsewhere
+        engine.start(sitting, agent, candidate(sitting, agent), now=now)
+    db.session.rollback()
+    late = db.session.get(type(late), late.id)
+    late.deadline_at = now - engine.GRACE - timedelta(seconds=1)
+    db.session.commit()
+    assert engine._is_overdue(late, now) and late in engine.overdue(now)
+    fresh = engine.start(sitting, agent, candidate(sitting, agent), now=now)
+    db.session.commit()
+    assert late.state == TypingState.FINISHED and fresh.state == TypingState.IN_PROGRESS
+    # Never delivered: overdue only once a day old.
+    assert fresh.started_at is None
+    assert not engine._is_overdue(fresh, now) and fresh not in engine.overdue(now)
+    day_later = now + timedelta(days=1, seconds=1)
+    assert engine._is_overdue(fresh, day_later) and fresh in engine.overdue(day_later)

@@ -265,6 +265,33 @@ def test_a_snapshot_costs_a_few_statements_however_long_the_text(agent_client, t
     assert counts == [per_snapshot] * 2, counts
 
 
+def test_start_page_and_finish_have_a_statement_budget(agent_client, typing_sitting):
+    """A whole centre starts, opens the page and finishes within the same half-minute: each
+    costs a fixed number of statements (the sign-in check included), pinned here."""
+    from tests.helpers import count_queries
+
+    token, url = agent_client.csrf_token(), f"/exam/typing/sittings/{typing_sitting.id}/start"
+    with count_queries() as started:
+        resp = agent_client.post(url, data={"csrf_token": token})
+    assert resp.status_code == 302
+    with count_queries() as opened:
+        assert agent_client.get(resp.location).status_code == 200
+    final = json.dumps({"seq": 1, "text": "您好", "client_ms": 5000})
+    with count_queries() as finished:
+        done = agent_client.post(
+            f"{resp.location}/finish", data={"csrf_token": token, "final": final}
+        )
+    assert done.status_code == 302 and done.location.endswith("/result")
+    # start: sign-in, sitting with its test, candidate row, open attempt (view), open
+    # attempts (engine), this sitting's attempts, passages, passages had, INSERT.
+    # page: sign-in, attempt with its passage, candidate with its sitting, UPDATE (clock).
+    # finish: sign-in, attempt, the final text (two on SQLite), UPDATE, read back,
+    # snapshots, other attempts, UPDATE (result), audit, candidate with its sitting,
+    # its typing attempts, UPDATE (result row).
+    final_statements = 12 if db.engine.dialect.name == "postgresql" else 13
+    assert (started.count, opened.count, finished.count) == (9, 4, final_statements)
+
+
 def test_the_last_character_of_a_whole_passage_test_finishes_it(
     agent_client, typing_sitting, typing_test
 ):
