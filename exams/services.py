@@ -496,6 +496,9 @@ def set_typing_test(sitting: Sitting, test_id, actor, now: datetime | None = Non
             _("Choose a paper, a typing test, or both: a sitting needs at least one."),
             field="typing_test_id",
         )
+    # The row lock waits for a start in flight (it holds KEY SHARE on the row), so the
+    # check below sees its attempt; a start that comes after waits for this switch.
+    db.session.execute(select(Sitting.id).where(Sitting.id == sitting.id).with_for_update())
     if db.session.scalar(select(exists().where(TypingAttempt.sitting_id == sitting.id))):
         raise ValidationFailed(
             _(

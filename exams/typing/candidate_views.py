@@ -81,9 +81,7 @@ def own_attempt(attempt_id: int) -> TypingAttempt:
 @signed_in
 def start(sitting_id: int):
     """Start (or continue) my typing test of a sitting."""
-    sitting = db.session.get(
-        Sitting, sitting_id, options=[joinedload(Sitting.typing_test)]
-    ) or abort(404)
+    sitting = engine.sitting_for_start(sitting_id) or abort(404)
     candidate = exam_engine.candidate_of(sitting, current_user)
     if candidate is None or sitting.typing_test_id is None:
         abort(404)

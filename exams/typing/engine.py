@@ -156,6 +156,20 @@ def _open_after_finishing_overdue(user_id: int, now: datetime) -> bool:
     return left
 
 
+def sitting_for_start(sitting_id: int) -> Sitting | None:
+    """Return the sitting a candidate starts the typing test of, with the test, its row
+    held KEY SHARE to the end of the request: a trainer switching the test (set_typing_test
+    locks the row FOR UPDATE) waits for this start and then sees its attempt, or this start
+    waits for the switch and draws under the new test (PostgreSQL; SQLite writes one at a
+    time anyway)."""
+    return db.session.get(
+        Sitting,
+        sitting_id,
+        options=[joinedload(Sitting.typing_test)],
+        with_for_update={"read": True, "key_share": True, "of": Sitting},
+    )
+
+
 def start(
     sitting: Sitting,
     user,

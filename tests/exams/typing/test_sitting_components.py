@@ -166,3 +166,62 @@ def test_the_change_is_audited_in_the_readers_language(
     log = text(admin.get("/admin/audit/"))
     assert zh("Sitting changed") in log and typing_test.title in log
     assert zh("Results changed") in log and "results_changed" not in log
+
+
+def test_a_switch_waits_for_a_start_in_flight_and_then_refuses(
+    app, sitting, agent, typing_test, other_test, trainer, passages
+):
+    """PostgreSQL, two transactions: a candidate's start holds the sitting's row (as the
+    start view reads it) and has drawn its passage, not yet committed; the trainer's switch
+    waits for it, then sees the attempt and refuses. Without the lock the switch went
+    through, and the attempt ran under a test the sitting no longer had."""
+    import threading
+
+    from exams import services
+    from exams.typing import engine
+    from lms.accounts.services import ValidationFailed
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks: PostgreSQL (SQLite writes one at a time)")
+    sitting.typing_test = typing_test
+    db.session.commit()
+    sitting_id, trainer_id, test_id, agent_id = sitting.id, trainer.id, typing_test.id, agent.id
+    outcome = {}
+
+    def switch():
+        from exams.models import Sitting
+        from lms.accounts.models import User
+
+        with app.app_context():
+            try:
+                services.set_typing_test(
+                    db.session.get(Sitting, sitting_id),
+                    str(other_test_id),
+                    db.session.get(User, trainer_id),
+                )
+                db.session.commit()
+                outcome["switched"] = True
+            except ValidationFailed as exc:
+                db.session.rollback()
+                outcome["refused"] = exc.messages[0]
+            finally:
+                db.session.remove()
+
+    other_test_id = other_test.id
+    db.session.remove()
+    with app.app_context():
+        held = engine.sitting_for_start(sitting_id)
+        from lms.accounts.models import User
+
+        me = db.session.get(User, agent_id)
+        engine.start(held, me, candidate(held, me))
+        trainer_thread = threading.Thread(target=switch)
+        trainer_thread.start()
+        trainer_thread.join(timeout=1.0)
+        assert trainer_thread.is_alive(), "the switch did not wait for the start in flight"
+        db.session.commit()
+        db.session.remove()
+    trainer_thread.join(timeout=10)
+    assert outcome == {"refused": zh(STARTED)}
+    db.session.expire_all()
+    assert db.session.get(type(sitting), sitting_id).typing_test_id == test_id
