@@ -178,7 +178,9 @@ def test_a_switch_waits_for_a_start_in_flight_and_then_refuses(
     import threading
 
     from exams import services
+    from exams.models import Sitting
     from exams.typing import engine
+    from lms.accounts.models import User
     from lms.accounts.services import ValidationFailed
 
     if db.engine.dialect.name != "postgresql":
@@ -189,9 +191,6 @@ def test_a_switch_waits_for_a_start_in_flight_and_then_refuses(
     outcome = {}
 
     def switch():
-        from exams.models import Sitting
-        from lms.accounts.models import User
-
         with app.app_context():
             try:
                 services.set_typing_test(
@@ -211,8 +210,6 @@ def test_a_switch_waits_for_a_start_in_flight_and_then_refuses(
     db.session.remove()
     with app.app_context():
         held = engine.sitting_for_start(sitting_id)
-        from lms.accounts.models import User
-
         me = db.session.get(User, agent_id)
         engine.start(held, me, candidate(held, me))
         trainer_thread = threading.Thread(target=switch)
@@ -224,4 +221,4 @@ def test_a_switch_waits_for_a_start_in_flight_and_then_refuses(
     trainer_thread.join(timeout=10)
     assert outcome == {"refused": zh(STARTED)}
     db.session.expire_all()
-    assert db.session.get(type(sitting), sitting_id).typing_test_id == test_id
+    assert db.session.get(Sitting, sitting_id).typing_test_id == test_id
