@@ -101,6 +101,21 @@ def test_snapshots_are_kept_in_order_once_and_reconstruct_the_text(make_typing_s
     assert [s.seq for s in attempt.snapshots] == [1, 3, 4]
 
 
+def as_read(attempt):
+    """Return the attempt as a snapshot request reads it now (engine.snapshot_state's row),
+    to be used later, after other requests have changed it."""
+    return SimpleNamespace(
+        id=attempt.id,
+        state=attempt.state,
+        started_at=attempt.started_at,
+        deadline_at=attempt.deadline_at,
+        seq=attempt.seq,
+        text=attempt.text,
+        whole_passage=attempt.whole_passage,
+        target_length=len(attempt.target),
+    )
+
+
 def test_a_snapshot_read_before_a_newer_one_was_written_keeps_nothing(make_typing_sitting, agent):
     """Two requests of one attempt in flight: the one that read the older state loses, on
     the conditional UPDATE (PostgreSQL: inside the one statement), and inserts no row."""
@@ -109,16 +124,7 @@ def test_a_snapshot_read_before_a_newer_one_was_written_keeps_nothing(make_typin
     assert engine.record(attempt, 1, "您好", 5000, {}, now=t0 + timedelta(seconds=5)).accepted
     db.session.commit()
     # What the slower request read: the attempt at seq 1 ...
-    read_before = SimpleNamespace(
-        id=attempt.id,
-        state=TypingState.IN_PROGRESS,
-        started_at=attempt.started_at,
-        deadline_at=attempt.deadline_at,
-        seq=1,
-        text="您好",
-        whole_passage=False,
-        target_length=len(attempt.target),
-    )
+    read_before = as_read(attempt)
     # ... while the faster one took seq 3.
     assert engine.record(
         attempt, 3, "您好，欢迎", 15000, {}, now=t0 + timedelta(seconds=15)
@@ -283,16 +289,7 @@ def test_a_snapshot_whose_base_changed_under_it_keeps_nothing(make_typing_sittin
     t0 = attempt.started_at
     assert engine.record(attempt, 1, "您好，欢迎", 5000, {}, now=t0 + timedelta(seconds=5)).accepted
     db.session.commit()
-    read_before = SimpleNamespace(
-        id=attempt.id,
-        state=TypingState.IN_PROGRESS,
-        started_at=attempt.started_at,
-        deadline_at=attempt.deadline_at,
-        seq=1,
-        text="您好，欢迎",
-        whole_passage=False,
-        target_length=len(attempt.target),
-    )
+    read_before = as_read(attempt)
     assert engine.record(attempt, 2, "您", 10000, {}, now=t0 + timedelta(seconds=10)).accepted
     late = engine.record(
         read_before, 3, "您好，欢迎致电", 15000, {}, now=t0 + timedelta(seconds=16)
