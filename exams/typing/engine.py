@@ -226,8 +226,7 @@ def start_practice(
     """Start a practice run on a practice passage (never counted): the passage once, at most
     10 minutes, the speed over the time used."""
     now = now or utcnow()
-    finalise_overdue_of(user.id, now)
-    if open_attempt_of(user.id) is not None:
+    if _open_after_finishing_overdue(user.id, now):
         raise StartRefused("open_attempt")
     rnd = rnd or random.SystemRandom()
     passage = passage or draw_passage(user.id, kind, PassagePurpose.PRACTICE, rnd)
