@@ -85,12 +85,13 @@ def start(sitting_id: int):
     candidate = exam_engine.candidate_of(sitting, current_user)
     if candidate is None or sitting.typing_test_id is None:
         abort(404)
-    current = engine.open_attempt_of(current_user.id)
-    overdue = current is not None and engine.finalise_overdue_of(current_user.id)
-    if current is not None and current.sitting_id == sitting.id and not overdue:
+    now = utcnow()
+    attempts = engine.attempts_for_start(current_user.id, sitting.id)
+    current = engine.current_of_sitting(attempts, sitting.id, now)
+    if current is not None:
         return redirect(url_for("typing.attempt", attempt_id=current.id))
     try:
-        attempt = engine.start(sitting, current_user, candidate)
+        attempt = engine.start(sitting, current_user, candidate, now=now, attempts=attempts)
     except ValidationFailed as exc:
         db.session.rollback()
         flash(exc.messages[0], "error")

@@ -18,6 +18,7 @@ from decimal import Decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -89,38 +90,39 @@ def target_text(passage: Passage, whole: bool, minutes: int, ceiling: int) -> st
     return "\n".join([text] * max(1, repeats))[: max(len(text), MAX_TEXT)]
 
 
-def seen_passages(user_id: int) -> dict[int, datetime]:
-    """Return {passage id: when the user last had it} over every typing attempt."""
-    rows = db.session.execute(
-        select(TypingAttempt.passage_id, func.max(TypingAttempt.created_at))
+def _seen_by(user_id: int):
+    """Return, as a subquery, each passage the user had in any typing attempt and when
+    they last had it (``passage_id``, ``last``)."""
+    return (
+        select(TypingAttempt.passage_id, func.max(TypingAttempt.created_at).label("last"))
         .where(TypingAttempt.user_id == user_id)
         .group_by(TypingAttempt.passage_id)
+        .subquery()
     )
-    return dict(rows.all())
 
 
 def draw_passage(
     user_id: int, kind: PassageKind, purpose: PassagePurpose, rnd: random.Random
 ) -> Passage | None:
     """Draw an active passage the user has never had; when the pool is used up, the one
-    they had longest ago (a random one among equals)."""
-    pool = list(
-        db.session.scalars(
-            select(Passage)
-            .where(Passage.active.is_(True), Passage.kind == kind, Passage.purpose == purpose)
-            .order_by(Passage.id)
-        )
-    )
+    they had longest ago (a random one among equals). One statement: the pool with when
+    the user last had each."""
+    seen = _seen_by(user_id)
+    rows = db.session.execute(
+        select(Passage, seen.c.last)
+        .outerjoin(seen, seen.c.passage_id == Passage.id)
+        .where(Passage.active.is_(True), Passage.kind == kind, Passage.purpose == purpose)
+        .order_by(Passage.id)
+    ).all()
     # A passage with nothing the scorer counts (invisible characters only) cannot be scored.
-    pool = [p for p in pool if scoring.has_characters(p.text)]
+    pool = [(p, last) for p, last in rows if scoring.has_characters(p.text)]
     if not pool:
         return None
-    seen = seen_passages(user_id)
-    unseen = [p for p in pool if p.id not in seen]
+    unseen = [p for p, last in pool if last is None]
     if unseen:
         return rnd.choice(unseen)
-    oldest = min(seen[p.id] for p in pool)
-    return rnd.choice([p for p in pool if seen[p.id] == oldest])
+    oldest = min(last for _, last in pool)
+    return rnd.choice([p for p, last in pool if last == oldest])
 
 
 def open_attempt_of(user_id: int) -> TypingAttempt | None:
@@ -140,20 +142,60 @@ def _is_overdue(attempt: TypingAttempt, now: datetime) -> bool:
     return attempt.started_at is None and attempt.created_at < now - timedelta(days=1)
 
 
-def _open_after_finishing_overdue(user_id: int, now: datetime) -> bool:
+def _open_after_finishing_overdue(
+    user_id: int, now: datetime, attempts: list[TypingAttempt] | None = None
+) -> bool:
     """Finish the user's overdue attempts; tell whether one in progress is left (one
-    statement for both, where finalise_overdue_of and open_attempt_of take two)."""
+    statement for both, where finalise_overdue_of and open_attempt_of take two).
+
+    ``attempts``: the user's attempts as :func:`attempts_for_start` read them (every one in
+    progress among them), instead of reading them here.
+    """
+    if attempts is None:
+        attempts = db.session.scalars(
+            select(TypingAttempt).where(
+                TypingAttempt.user_id == user_id, TypingAttempt.state == TypingState.IN_PROGRESS
+            )
+        ).all()
     left = False
-    for attempt in db.session.scalars(
-        select(TypingAttempt).where(
-            TypingAttempt.user_id == user_id, TypingAttempt.state == TypingState.IN_PROGRESS
-        )
-    ).all():
+    for attempt in attempts:
+        if attempt.state != TypingState.IN_PROGRESS:
+            continue
         if _is_overdue(attempt, now):
             finish(attempt, now=now)
         else:
             left = True
     return left
+
+
+def attempts_for_start(user_id: int, sitting_id: int) -> list[TypingAttempt]:
+    """Return what a start of the sitting's typing test reads of the user's attempts, in
+    one statement: every one in progress (exam or practice) and every one of this sitting."""
+    return list(
+        db.session.scalars(
+            select(TypingAttempt)
+            .where(
+                TypingAttempt.user_id == user_id,
+                or_(
+                    TypingAttempt.state == TypingState.IN_PROGRESS,
+                    TypingAttempt.sitting_id == sitting_id,
+                ),
+            )
+            .order_by(TypingAttempt.id)
+        )
+    )
+
+
+def current_of_sitting(
+    attempts: list[TypingAttempt], sitting_id: int, now: datetime
+) -> TypingAttempt | None:
+    """Return the attempt of the sitting still in progress and in time, from
+    :func:`attempts_for_start`'s list: a start goes on with it."""
+    for attempt in attempts:
+        in_progress = attempt.state == TypingState.IN_PROGRESS
+        if in_progress and attempt.sitting_id == sitting_id and not _is_overdue(attempt, now):
+            return attempt
+    return None
 
 
 def sitting_for_start(sitting_id: int) -> Sitting | None:
@@ -176,21 +218,21 @@ def start(
     candidate: Candidate,
     now: datetime | None = None,
     rnd: random.Random | None = None,
+    attempts: list[TypingAttempt] | None = None,
 ) -> TypingAttempt:
-    """Start the sitting's typing test for ``candidate``: draw a passage, freeze the rules."""
+    """Start the sitting's typing test for ``candidate``: draw a passage, freeze the rules.
+
+    ``attempts``: :func:`attempts_for_start`'s list, when the caller has read it already.
+    """
     now = now or utcnow()
     rnd = rnd or random.SystemRandom()
     test = sitting.typing_test
     if test is None:
         raise ValidationFailed(_("This exam has no typing test."))
-    still_open = _open_after_finishing_overdue(user.id, now)
-    mine = list(
-        db.session.scalars(
-            select(TypingAttempt).where(
-                TypingAttempt.sitting_id == sitting.id, TypingAttempt.user_id == user.id
-            )
-        )
-    )
+    if attempts is None:
+        attempts = attempts_for_start(user.id, sitting.id)
+    still_open = _open_after_finishing_overdue(user.id, now, attempts)
+    mine = [a for a in attempts if a.sitting_id == sitting.id]
     opens, closes = results.window(sitting, candidate)
     used = [a for a in mine if a.review != TypingReview.VOIDED]
     check = rules.can_start(
@@ -458,21 +500,30 @@ def _finished(attempt: TypingAttempt) -> bool:
     return scoring.align(scoring.passage_units(attempt.target), scoring.units(attempt.text))[1]
 
 
+#: The attempt's attributes and their columns, as finish reads them back.
+_ATTEMPT_COLUMNS = {p.key: p.columns[0] for p in sa_inspect(TypingAttempt).column_attrs}
+
+
 def finish(attempt: TypingAttempt, now: datetime | None = None) -> bool:
     """Finish and score the attempt from its last text; True only for the caller that did."""
     now = now or utcnow()
     # Never past the deadline; a page never delivered had nothing typed on it.
     finished_at = now if attempt.started_at is None else min(now, attempt.deadline_at)
-    won = db.session.execute(
+    # RETURNING the row reads back, in the same statement, whatever a request that ran
+    # meanwhile wrote (the last snapshot's text) into ``attempt``.
+    # (Its columns only: the passage loaded with it stays loaded.)
+    row = db.session.execute(
         update(TypingAttempt)
         .where(TypingAttempt.id == attempt.id, TypingAttempt.state == TypingState.IN_PROGRESS)
         .values(state=TypingState.FINISHED, finished_at=finished_at)
+        .returning(*_ATTEMPT_COLUMNS.values())
         .execution_options(synchronize_session=False)
-    ).rowcount
-    # Read back whatever a request that ran meanwhile wrote (the last snapshot's text).
-    db.session.refresh(attempt)
-    if won != 1:
+    ).first()
+    if row is None:
+        db.session.refresh(attempt)  # another request finished it: show what it wrote
         return False
+    for key, column in _ATTEMPT_COLUMNS.items():
+        set_committed_value(attempt, key, row._mapping[column])
     judging.judge(attempt)
     db.session.flush()
     if not attempt.practice:

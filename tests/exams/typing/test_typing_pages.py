@@ -282,14 +282,14 @@ def test_start_page_and_finish_have_a_statement_budget(agent_client, typing_sitt
             f"{resp.location}/finish", data={"csrf_token": token, "final": final}
         )
     assert done.status_code == 302 and done.location.endswith("/result")
-    # start: sign-in, sitting with its test, candidate row, open attempt (view), open
-    # attempts (engine), this sitting's attempts, passages, passages had, INSERT.
+    # start: sign-in, sitting with its test, candidate row, the attempts open or of this
+    # sitting, the passages with when each was had, INSERT.
     # page: sign-in, attempt with its passage, candidate with its sitting, UPDATE (clock).
-    # finish: sign-in, attempt, the final text (two on SQLite), UPDATE, read back,
+    # finish: sign-in, attempt, the final text (two on SQLite), UPDATE read back,
     # snapshots, other attempts, UPDATE (result), audit, candidate with its sitting,
     # its typing attempts, UPDATE (result row).
-    final_statements = 12 if db.engine.dialect.name == "postgresql" else 13
-    assert (started.count, opened.count, finished.count) == (9, 4, final_statements)
+    final_statements = 11 if db.engine.dialect.name == "postgresql" else 12
+    assert (started.count, opened.count, finished.count) == (6, 4, final_statements)
 
 
 def test_the_last_character_of_a_whole_passage_test_finishes_it(
