@@ -4,6 +4,7 @@ import ast
 import configparser
 import re
 import shlex
+import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -177,3 +178,21 @@ def test_gunicorn_serves_sqlite_from_several_workers(tmp_path):
             proc.terminate()
             proc.wait(timeout=30)
     assert outcomes == [(302, 200)] * len(names), (tmp_path / "gunicorn.log").read_text()
+
+
+def test_a_worker_freezes_what_start_up_made(tmp_path):
+    """gunicorn's workers import wsgi: what start-up made is frozen out of the collector's
+    full collections, which walked all of it in the middle of an exam's busiest minute."""
+    env = app_env(tmp_path / "instance", DATABASE_URL=f"sqlite:///{tmp_path / 'lms.db'}")
+    probe = "import gc, wsgi; print(gc.get_freeze_count())"
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    # The modules, the app and its extensions: far more than a bare interpreter has.
+    assert int(done.stdout.split()[-1]) > 50_000
