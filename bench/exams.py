@@ -34,12 +34,12 @@ import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from http.cookiejar import CookieJar
 from pathlib import Path
 
-from bench._common import parser, report, summarise
+from bench._common import parser, percentile, report, summarise
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Fixed so that every gunicorn worker signs and reads the same session cookies.
@@ -185,19 +185,41 @@ def free_port() -> int:
 ACCESS_LOG = "access.log"
 
 
-def server_times(tmp: str, path_suffix: str) -> list[float]:
+def server_times(tmp: str, path_suffix: str, by_seconds: float | None = None):
     """Return the time (ms) the server spent on each request whose path ends so, as its
     access log says: from reading the request to sending the answer, without the time the
-    request waited for a worker thread nor the client's own delays."""
-    out = []
+    request waited for a worker thread nor the client's own delays.
+
+    ``by_seconds``: return instead the p99 of each window of that many seconds from the
+    first such request (the access log's clock has whole seconds).
+    """
+    out, at = [], []
     log = Path(tmp) / ACCESS_LOG
     if not log.exists():
         return out
     for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
         parts = line.split(" ")
-        if len(parts) == 3 and parts[0].endswith(path_suffix) and parts[2].isdigit():
+        if len(parts) >= 3 and parts[0].endswith(path_suffix) and parts[2].isdigit():
             out.append(int(parts[2]) / 1000)
-    return out
+            at.append(_logged_at(parts[3:]))
+    if by_seconds is None:
+        return out
+    windows: dict[int, list[float]] = {}
+    first = min((t for t in at if t is not None), default=0.0)
+    for when, ms in zip(at, out, strict=True):
+        if when is not None:
+            windows.setdefault(int((when - first) // by_seconds), []).append(ms)
+    last = max(windows, default=-1)
+    return [round(percentile(windows.get(i, [0.0]), 99), 1) for i in range(last + 1)]
+
+
+def _logged_at(fields: list[str]) -> float | None:
+    """Return the epoch seconds of an access-log line's ``[02/Dec/2026:22:13:20 +0000]``."""
+    try:
+        stamp = datetime.strptime(" ".join(fields).strip(), "[%d/%b/%Y:%H:%M:%S %z]")
+    except ValueError:
+        return None
+    return stamp.timestamp()
 
 
 def start_server(url: str, tmp: str, port: int, workers: int, threads: int):
@@ -205,12 +227,12 @@ def start_server(url: str, tmp: str, port: int, workers: int, threads: int):
     gunicorn = Path(sys.executable).with_name("gunicorn")
     cmd = [str(gunicorn)] if gunicorn.exists() else [sys.executable, "-m", "gunicorn"]
     cmd += ["-w", str(workers), "--threads", str(threads), "-b", f"{HOST}:{port}"]
-    # Each request's path, status and time inside the server (µs): see server_times().
+    # Each request's path, status, time inside the server (µs) and when: see server_times().
     cmd += [
         "--access-logfile",
         str(Path(tmp) / ACCESS_LOG),
         "--access-logformat",
-        "%(U)s %(s)s %(D)s",
+        "%(U)s %(s)s %(D)s %(t)s",
     ]
     cmd += ["wsgi:app"]
     env = dict(

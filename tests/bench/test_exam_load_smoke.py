@@ -197,3 +197,19 @@ def test_typing_check_finds_an_acknowledged_snapshot_erased(typing_run):
         sends["database_url"], str(workdir), sends["sitting_id"], sends["candidates"], typing=True
     )
     assert verdict.lost >= 1 and "not on record" in " ".join(verdict.details)
+
+
+def test_server_times_by_window_reads_the_access_logs_clock(tmp_path):
+    """The time inside the server per 30 s, from the access log's own clock: the bursts
+    (start, finish) told apart from the steady part, as the client's figures are."""
+    from bench.exams import ACCESS_LOG, server_times
+
+    lines = [
+        "/exam/typing/attempts/1/snapshot 200 5000 [02/Dec/2026:22:13:20 +0000]",
+        "/exam/typing/attempts/2/snapshot 200 90000 [02/Dec/2026:22:13:49 +0000]",
+        "/exam/typing/attempts/1/finish 302 700000 [02/Dec/2026:22:13:50 +0000]",
+        "/exam/typing/attempts/2/snapshot 200 7000 [02/Dec/2026:22:14:21 +0000]",
+    ]
+    (tmp_path / ACCESS_LOG).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert server_times(str(tmp_path), "/snapshot") == [5.0, 90.0, 7.0]
+    assert server_times(str(tmp_path), "/snapshot", by_seconds=30) == [90.0, 0.0, 7.0]
