@@ -46,6 +46,9 @@ from bench.exams import HOST, free_port
 FAULTS = ("kill-worker", "restart-postgres", "stop-redis")
 #: exam_load's options as this benchmark sets them; the command line overrides them.
 LOAD_DEFAULTS = ["--candidates", "40", "--duration", "60", "--save-every", "5", "--workers", "3"]
+#: The faults are measured on gunicorn itself (what a browser sees of a killed worker,
+#: unmasked by a proxy's own answers): --proxy none unless the command line says otherwise.
+LOAD_DEFAULTS += ["--proxy", "none"]
 SIGN_IN_PROBES = 5  # fresh sign-ins during a Redis outage (the last two with a wrong password)
 
 

@@ -5,7 +5,8 @@ python -m bench.exam_load --candidates N [--database-url URL] [--workers 5] [--t
 
 Seeds a fresh database (SQLite in a temp dir, or the given PostgreSQL URL, wiped) with N
 agents, a 26-question paper of the demo bank's types and an open sitting for them all;
-starts gunicorn (W workers x T threads) on 127.0.0.1 and signs every candidate in (its
+starts gunicorn (W workers x T threads) on 127.0.0.1, behind nginx as in production
+(bench._proxy; --proxy none: gunicorn alone), and signs every candidate in (its
 own cookie jar and connection, as a browser). Measured: each candidate starts the sitting
 at a random moment within the start window, opens the exam page, changes one answer and
 saves it as static/js/exam.js does every save-every seconds (+-20 %), and after duration
@@ -32,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import _exam_db, _typing
+from bench import _exam_db, _proxy, _typing
 from bench._common import parser, percentile, summarise
 from bench._exam_client import KINDS, Candidate, Failed, Stats, new_client
 from bench.exams import HOST, free_port, server_times, start_server, stop_server
@@ -133,6 +134,7 @@ def figures_of(args, n: int, cands, stats: Stats, seconds: float, verdict, url: 
     figures: dict = {"candidates": n, "signed_in": len(cands)}
     figures["database"] = url.split(":", 1)[0].split("+")[0]
     figures["gunicorn"] = f"{args.workers}x{args.threads}"
+    figures["proxy"] = proxy_of(args)
     for kind in kinds_of(args):
         figures.update(summarise(kind, stats.ms[kind] or [0.0]))
         figures[f"{kind}_requests"] = len(stats.ms[kind])
@@ -163,6 +165,15 @@ def figures_of(args, n: int, cands, stats: Stats, seconds: float, verdict, url: 
     return figures
 
 
+def proxy_of(args) -> str:
+    """Return what is in front of gunicorn: "nginx" (as in production) or "none"."""
+    if args.proxy == "auto":
+        return "nginx" if _proxy.binary() else "none"
+    if args.proxy == "nginx" and not _proxy.binary():
+        raise SystemExit("--proxy nginx: nginx is not installed (apt-get install nginx)")
+    return args.proxy
+
+
 def kinds_of(args) -> tuple[str, ...]:
     """Return the kinds of request measured: the business exam's, or the typing test's."""
     return _typing.KINDS if args.typing else KINDS
@@ -187,12 +198,20 @@ def run_once(args, n: int, workdir: Path, during=None) -> dict:
     minutes = (args.start_window + args.duration) / 60 + 10
     sitting_id, usernames = _exam_db.seed(url, str(workdir), n, minutes, typing=args.typing)
     port = free_port()
-    server = start_server(url, str(workdir), port, args.workers, args.threads)
+    proxied = proxy_of(args) == "nginx"
+    server = start_server(url, str(workdir), port, args.workers, args.threads, proxied)
+    nginx = None
     try:
+        if proxied:
+            front = free_port()
+            nginx = _proxy.start(str(workdir), front, port)
+            port = front
         base = f"http://{HOST}:{port}"
         hook = (lambda stats, cands: during(server, stats, cands)) if during else None
         cands, stats, seconds = asyncio.run(run_clients(base, sitting_id, usernames, args, hook))
     finally:
+        if nginx is not None:
+            _proxy.stop(nginx)
         stop_server(server)
     log = {c.username: c.sends for c in cands}
     (workdir / "sends.json").write_text(
@@ -220,7 +239,8 @@ def print_run(args, f: dict, stats: Stats, verdict) -> None:
     """Print one run: percentiles, throughput, errors, a table line and lost=."""
     print(
         f"bench.exam_load: {f['candidates']} candidates, {f['database']}, gunicorn {f['gunicorn']}"
-        f" on {HOST}; start within {args.start_window:g} s, a save every {args.save_every:g} s,"
+        f"{' behind nginx' if f['proxy'] == 'nginx' else ''} on {HOST};"
+        f" start within {args.start_window:g} s, a save every {args.save_every:g} s,"
         f" submit after {args.duration:g} s"
     )
     for kind in kinds_of(args):
@@ -314,6 +334,12 @@ def arguments(argv=None):
     p.add_argument("--database-url", help="PostgreSQL URL to wipe and use (default: SQLite)")
     p.add_argument("--workers", type=int, default=5, help="gunicorn worker processes")
     p.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    p.add_argument(
+        "--proxy",
+        choices=("auto", "nginx", "none"),
+        default="auto",
+        help="in front of gunicorn: nginx as deploy/nginx/lms.conf has it (auto: if installed)",
+    )
     p.add_argument("--start-window", type=float, default=10, help="seconds over which all start")
     p.add_argument("--save-every", type=float, default=15, help="seconds between saves")
     p.add_argument(

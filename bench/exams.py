@@ -222,8 +222,9 @@ def _logged_at(fields: list[str]) -> float | None:
     return stamp.timestamp()
 
 
-def start_server(url: str, tmp: str, port: int, workers: int, threads: int):
-    """Start gunicorn on 127.0.0.1:port; return the process once /healthz answers."""
+def start_server(url: str, tmp: str, port: int, workers: int, threads: int, proxied: bool = False):
+    """Start gunicorn on 127.0.0.1:port; return the process once /healthz answers
+    (``proxied``: behind one proxy, bench._proxy's nginx, trusted as production trusts it)."""
     gunicorn = Path(sys.executable).with_name("gunicorn")
     cmd = [str(gunicorn)] if gunicorn.exists() else [sys.executable, "-m", "gunicorn"]
     cmd += ["-w", str(workers), "--threads", str(threads), "-b", f"{HOST}:{port}"]
@@ -245,6 +246,8 @@ def start_server(url: str, tmp: str, port: int, workers: int, threads: int):
         # Plain HTTP on 127.0.0.1: production's Secure cookies would never be sent back.
         LMS_ENV="development",
     )
+    if proxied:
+        env["LMS_PROXY_HOPS"] = "1"
     log = open(Path(tmp) / "gunicorn.log", "wb")  # noqa: SIM115 (closed with the process)
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     proc.log = log

@@ -5,7 +5,7 @@
 set -u
 want=(fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0)
 if [ "${1:-run}" = "test" ]; then
-  want+=(chromium poppler-utils)
+  want+=(chromium poppler-utils nginx)  # nginx: bench.exam_load runs behind it, as production
 fi
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
   want+=(python3-venv)

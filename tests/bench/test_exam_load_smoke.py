@@ -7,11 +7,13 @@ on purpose (an acknowledged answer erased, an attempt reopened) and the check mu
 import contextlib
 import io
 import json
+import re
+import subprocess
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from bench import _exam_db, exam_load
+from bench import _exam_db, _proxy, exam_load
 from tests.helpers import outside_event_loop
 
 pytestmark = pytest.mark.bench
@@ -76,17 +78,28 @@ def test_ramp_bisects_after_the_first_miss(monkeypatch, tmp_path):
     assert figures["ramp_max_candidates"] == 1250 and figures["ramp_first_missed"] == 1350
 
 
-@pytest.fixture(scope="module")
-def clean_run(tmp_path_factory):
-    """Run the benchmark once with 3 candidates for a few seconds on SQLite."""
-    workdir = tmp_path_factory.mktemp("exam-load")
+needs_nginx = pytest.mark.skipif(
+    _proxy.binary() is None,
+    reason="nginx is not installed (scripts/system-packages.sh test installs it)",
+)
+
+
+def toy_run(workdir, *extra: str):
+    """Run the benchmark with 3 candidates for a few seconds on SQLite; (status, output)."""
     argv = ["--candidates", "3", "--workers", "1", "--threads", "4", "--start-window", "0.5"]
     argv += ["--save-every", "0.5", "--duration", "2.5", "--workdir", str(workdir)]
-    argv += ["--json", str(workdir / "figures.json")]
+    argv += ["--json", str(workdir / "figures.json"), *extra]
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         status = outside_event_loop(exam_load.main, argv)
-    return workdir, status, out.getvalue()
+    return status, out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def clean_run(tmp_path_factory):
+    """Run the benchmark once as it runs by default (behind nginx where it is installed)."""
+    workdir = tmp_path_factory.mktemp("exam-load")
+    return workdir, *toy_run(workdir)
 
 
 def _sends(workdir):
@@ -108,6 +121,36 @@ def test_exam_load_clean_run_prints_lost_0(clean_run):
     assert figures["lost"] == 0 and figures["errors"] == 0
     assert figures["saves_acknowledged"] >= 3 and figures["submit_requests"] == 3
     assert {"start_p99_ms", "save_p99_ms", "throughput_rps"} <= figures.keys()
+    assert figures["proxy"] == ("nginx" if _proxy.binary() else "none")
+
+
+def test_exam_load_runs_against_gunicorn_alone_too(tmp_path):
+    status, out = toy_run(tmp_path, "--proxy", "none")
+    figures = json.loads((tmp_path / "figures.json").read_text(encoding="utf-8"))
+    assert status == 0 and "lost=0" in out.splitlines(), out
+    assert figures["proxy"] == "none" and figures["errors"] == 0
+    assert "behind nginx" not in out
+
+
+@needs_nginx
+def test_the_benchmarks_nginx_forwards_what_the_deploy_file_does(tmp_path):
+    """Every proxy_ directive of production's ``location /`` is in the benchmark's nginx
+    (the Host with its port), and nginx itself accepts the file."""
+    conf = _proxy.config(str(tmp_path), 18080, 18000)
+    deploy = _proxy.DEPLOY_CONF.read_text(encoding="utf-8")
+    wanted = re.findall(r"^\s*(proxy_[^;]*;)", deploy, re.MULTILINE)
+    assert len(wanted) >= 8
+    for line in wanted:
+        assert line.replace("$host", "$http_host") in conf
+    assert "keepalive 32;" in conf and "listen 127.0.0.1:18080;" in conf
+    (tmp_path / "nginx.conf").write_text(conf, encoding="utf-8")
+    checked = subprocess.run(
+        [_proxy.binary(), "-t", "-c", str(tmp_path / "nginx.conf")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert checked.returncode == 0, checked.stderr
 
 
 def test_exam_load_check_finds_an_erased_answer(clean_run):

@@ -1,0 +1,108 @@
+"""nginx in front of the benchmark's gunicorn, as deploy/nginx/lms.conf puts it in front of
+production's.
+
+Browsers never talk to gunicorn itself: nginx keeps each browser's connection open (75 s)
+and sends its requests over a few kept-alive connections of its own (the upstream's
+``keepalive``). Without it, gunicorn closes a connection idle for 2 s, so a snapshot every
+5 s opens a new TCP connection each time; on this machine that took about a third more CPU
+in gunicorn and in the client. The proxy directives are read from the deploy file itself,
+so that the benchmark forwards exactly what production forwards (TLS left out, and the Host
+with its port, the benchmark's port not being the default one).
+"""
+
+import re
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY_CONF = ROOT / "deploy" / "nginx" / "lms.conf"
+
+CONF = """\
+worker_processes 1;
+pid {workdir}/nginx.pid;
+error_log {workdir}/nginx-error.log warn;
+events {{ worker_connections 8192; }}
+http {{
+    access_log off;
+    client_body_temp_path {workdir}/nginx-body;
+    proxy_temp_path {workdir}/nginx-proxy;
+    fastcgi_temp_path {workdir}/nginx-fastcgi;
+    uwsgi_temp_path {workdir}/nginx-uwsgi;
+    scgi_temp_path {workdir}/nginx-scgi;
+    upstream lms_web {{
+        server 127.0.0.1:{upstream};
+        {keepalive}
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        {body_size}
+        location / {{{location}}}
+    }}
+}}
+"""
+
+
+def binary() -> str | None:
+    """Return the path of nginx, or None when it is not installed."""
+    return shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
+    )
+
+
+def _directive(text: str, name: str) -> str:
+    """Return the first ``name ...;`` line of the deploy file."""
+    found = re.search(rf"^\s*({name}\s[^;]*;)", text, re.MULTILINE)
+    if not found:
+        raise ValueError(f"{DEPLOY_CONF} has no {name} directive")
+    return found.group(1)
+
+
+def config(workdir: str, port: int, upstream: int) -> str:
+    """Return the benchmark's nginx.conf: the deploy file's upstream keep-alive, body size
+    and ``location /`` block, listening on 127.0.0.1:port and forwarding to upstream."""
+    text = DEPLOY_CONF.read_text(encoding="utf-8")
+    block = re.search(r"^([ \t]*)location / \{\n(.*?)^\1\}", text, re.MULTILINE | re.DOTALL)
+    if not block:
+        raise ValueError(f"{DEPLOY_CONF} has no 'location /' block")
+    location = block.group(2).replace("$host", "$http_host")
+    return CONF.format(
+        workdir=workdir,
+        port=port,
+        upstream=upstream,
+        keepalive=_directive(text, "keepalive"),
+        body_size=_directive(text, "client_max_body_size"),
+        location="\n" + location,
+    )
+
+
+def start(workdir: str, port: int, upstream: int) -> subprocess.Popen:
+    """Start nginx on 127.0.0.1:port in front of upstream; return it once it listens."""
+    path = Path(workdir) / "nginx.conf"
+    path.write_text(config(workdir, port, upstream), encoding="utf-8")
+    proc = subprocess.Popen([binary(), "-c", str(path), "-g", "daemon off;"])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            log = f"{workdir}/nginx-error.log"
+            raise RuntimeError(f"nginx exited with {proc.returncode}; see {log}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc
+        except OSError:
+            time.sleep(0.05)
+    stop(proc)
+    raise RuntimeError("nginx did not listen within 10 s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stop nginx (a fast shutdown: the benchmark is over)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
