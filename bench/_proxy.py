@@ -33,8 +33,7 @@ http {{
     uwsgi_temp_path {workdir}/nginx-uwsgi;
     scgi_temp_path {workdir}/nginx-scgi;
     upstream lms_web {{
-        server 127.0.0.1:{upstream};
-        {keepalive}
+        server 127.0.0.1:{upstream};{keepalive}
     }}
     server {{
         listen 127.0.0.1:{port};
@@ -60,10 +59,21 @@ def _directive(text: str, name: str) -> str:
     return found.group(1)
 
 
+def upstream_block(text: str) -> str:
+    """Return the body of the deploy file's ``upstream`` block."""
+    block = re.search(r"^upstream \w+ \{\n(.*?)^\}", text, re.MULTILINE | re.DOTALL)
+    if not block:
+        raise ValueError(f"{DEPLOY_CONF} has no upstream block")
+    return block.group(1)
+
+
 def config(workdir: str, port: int, upstream: int) -> str:
-    """Return the benchmark's nginx.conf: the deploy file's upstream keep-alive, body size
-    and ``location /`` block, listening on 127.0.0.1:port and forwarding to upstream."""
+    """Return the benchmark's nginx.conf: the deploy file's upstream keep-alive settings,
+    body size and ``location /`` block, on 127.0.0.1:port, forwarding to upstream."""
     text = DEPLOY_CONF.read_text(encoding="utf-8")
+    keep = re.findall(r"^\s*(keepalive\w*\s[^;]*;)", upstream_block(text), re.MULTILINE)
+    if not keep:
+        raise ValueError(f"{DEPLOY_CONF}'s upstream keeps no connection alive")
     block = re.search(r"^([ \t]*)location / \{\n(.*?)^\1\}", text, re.MULTILINE | re.DOTALL)
     if not block:
         raise ValueError(f"{DEPLOY_CONF} has no 'location /' block")
@@ -72,7 +82,7 @@ def config(workdir: str, port: int, upstream: int) -> str:
         workdir=workdir,
         port=port,
         upstream=upstream,
-        keepalive=_directive(text, "keepalive"),
+        keepalive="".join(f"\n        {line}" for line in keep),
         body_size=_directive(text, "client_max_body_size"),
         location="\n" + location,
     )

@@ -196,3 +196,17 @@ def test_a_worker_freezes_what_start_up_made(tmp_path):
     assert done.returncode == 0, done.stderr
     # The modules, the app and its extensions: far more than a bare interpreter has.
     assert int(done.stdout.split()[-1]) > 50_000
+
+
+def test_nginx_closes_an_idle_upstream_connection_before_gunicorn_does():
+    """Else gunicorn may close a kept-alive connection as nginx sends a POST on it, and
+    nginx, which never resends a POST, answers 502: a snapshot refused for nothing."""
+    conf = (DEPLOY / "nginx" / "lms.conf").read_text(encoding="utf-8")
+    upstream = re.search(r"^upstream \w+ \{(.*?)^\}", conf, re.MULTILINE | re.DOTALL).group(1)
+    nginx_idle = re.search(r"keepalive_timeout\s+(\d+)s;", upstream)
+    assert nginx_idle, "the upstream keeps connections alive 60 s (nginx's default)"
+    command = unit(DEPLOY / "systemd" / "lms-web.service")["Service"]["ExecStart"]
+    words = shlex.split(command)
+    # gunicorn's --keep-alive, 2 s unless the unit sets it.
+    gunicorn_idle = int(words[words.index("--keep-alive") + 1]) if "--keep-alive" in words else 2
+    assert int(nginx_idle.group(1)) < gunicorn_idle

@@ -142,7 +142,8 @@ def test_the_benchmarks_nginx_forwards_what_the_deploy_file_does(tmp_path):
     assert len(wanted) >= 8
     for line in wanted:
         assert line.replace("$host", "$http_host") in conf
-    assert "keepalive 32;" in conf and "listen 127.0.0.1:18080;" in conf
+    assert "keepalive 32;" in conf and "keepalive_timeout 1s;" in conf
+    assert "listen 127.0.0.1:18080;" in conf
     (tmp_path / "nginx.conf").write_text(conf, encoding="utf-8")
     checked = subprocess.run(
         [_proxy.binary(), "-t", "-c", str(tmp_path / "nginx.conf")],
