@@ -9,5 +9,5 @@ app = create_app()
 # as the worker. Frozen, the collector's full collections no longer walk it. Each of them
 # stops every thread of the worker: with 1,000 typists (bench.exam_load --typing) they
 # took 137-596 ms each, 5.4 s in all, and fell on the finish burst; frozen, 115 ms at most.
+gc.collect()  # start-up's garbage first: frozen, it would stay for good
 gc.freeze()
-

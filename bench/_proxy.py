@@ -77,7 +77,7 @@ def config(workdir: str, port: int, upstream: int) -> str:
     block = re.search(r"^([ \t]*)location / \{\n(.*?)^\1\}", text, re.MULTILINE | re.DOTALL)
     if not block:
         raise ValueError(f"{DEPLOY_CONF} has no 'location /' block")
-    location = block.group(2).replace("$host", "$http_host")
+    location = re.sub(r"\$host\b", "$http_host", block.group(2))
     return CONF.format(
         workdir=workdir,
         port=port,

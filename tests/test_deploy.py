@@ -206,7 +206,7 @@ def test_nginx_closes_an_idle_upstream_connection_before_gunicorn_does():
     nginx_idle = re.search(r"keepalive_timeout\s+(\d+)s;", upstream)
     assert nginx_idle, "the upstream keeps connections alive 60 s (nginx's default)"
     command = unit(DEPLOY / "systemd" / "lms-web.service")["Service"]["ExecStart"]
-    words = shlex.split(command)
     # gunicorn's --keep-alive, 2 s unless the unit sets it.
-    gunicorn_idle = int(words[words.index("--keep-alive") + 1]) if "--keep-alive" in words else 2
+    set_ = re.search(r"--keep-alive[= ](\d+)", command)
+    gunicorn_idle = int(set_.group(1)) if set_ else 2
     assert int(nginx_idle.group(1)) < gunicorn_idle

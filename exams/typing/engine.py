@@ -10,6 +10,7 @@ the received text and the server's times (exams.typing.scoring), and held for a 
 when it looks impossible (exams.typing.plausibility).
 """
 
+import functools
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -146,10 +147,8 @@ def _open_after_finishing_overdue(
     user_id: int, now: datetime, attempts: list[TypingAttempt] | None = None
 ) -> bool:
     """Finish the user's overdue attempts; tell whether one in progress is left (one
-    statement for both, where finalise_overdue_of and open_attempt_of take two).
-
-    ``attempts``: the user's attempts as :func:`attempts_for_start` read them (every one in
-    progress among them), instead of reading them here.
+    statement for both, where finalise_overdue_of and open_attempt_of take two; none when
+    ``attempts``, the user's attempts as :func:`attempts_for_start` read them, is given).
     """
     if attempts is None:
         attempts = db.session.scalars(
@@ -500,8 +499,11 @@ def _finished(attempt: TypingAttempt) -> bool:
     return scoring.align(scoring.passage_units(attempt.target), scoring.units(attempt.text))[1]
 
 
-#: The attempt's attributes and their columns, as finish reads them back.
-_ATTEMPT_COLUMNS = {p.key: p.columns[0] for p in sa_inspect(TypingAttempt).column_attrs}
+@functools.cache
+def _attempt_columns() -> dict:
+    """Return the attempt's attributes and their columns, as finish reads them back (once
+    the mappers are configured: not at import)."""
+    return {p.key: p.columns[0] for p in sa_inspect(TypingAttempt).column_attrs}
 
 
 def finish(attempt: TypingAttempt, now: datetime | None = None) -> bool:
@@ -511,19 +513,22 @@ def finish(attempt: TypingAttempt, now: datetime | None = None) -> bool:
     finished_at = now if attempt.started_at is None else min(now, attempt.deadline_at)
     # RETURNING the row reads back, in the same statement, whatever a request that ran
     # meanwhile wrote (the last snapshot's text) into ``attempt``.
-    # (Its columns only: the passage loaded with it stays loaded.)
+    # Its columns only: the passage loaded with it stays loaded. Its snapshots are read
+    # again when judged (record() writes them without the ORM, past a loaded list).
+    columns = _attempt_columns()
     row = db.session.execute(
         update(TypingAttempt)
         .where(TypingAttempt.id == attempt.id, TypingAttempt.state == TypingState.IN_PROGRESS)
         .values(state=TypingState.FINISHED, finished_at=finished_at)
-        .returning(*_ATTEMPT_COLUMNS.values())
+        .returning(*columns.values())
         .execution_options(synchronize_session=False)
     ).first()
     if row is None:
         db.session.refresh(attempt)  # another request finished it: show what it wrote
         return False
-    for key, column in _ATTEMPT_COLUMNS.items():
+    for key, column in columns.items():
         set_committed_value(attempt, key, row._mapping[column])
+    db.session.expire(attempt, ["snapshots"])
     judging.judge(attempt)
     db.session.flush()
     if not attempt.practice:

@@ -303,3 +303,21 @@ def test_the_last_character_of_a_whole_passage_test_finishes_it(
     assert resp.status_code == 200 and resp.get_json()["finished"] is True
     db.session.expire_all()
     assert db.session.get(TypingAttempt, attempt.id).state == "finished"
+
+
+def test_starting_again_after_my_attempt_ran_out_finishes_it_and_starts_the_next(
+    agent_client, typing_sitting
+):
+    """The attempt of this sitting left open past its time is finished (scored as it
+    stood), not continued; with a second attempt allowed, the start gives attempt 2."""
+    typing_sitting.attempts_allowed = 2
+    db.session.commit()
+    first = start(agent_client, typing_sitting)
+    first.deadline_at = first.started_at - timedelta(minutes=1)  # ran out long ago
+    db.session.commit()
+    resp = agent_client.submit(f"/exam/typing/sittings/{typing_sitting.id}/start")
+    assert resp.status_code == 302 and f"/attempts/{first.id}" not in resp.location
+    db.session.expire_all()
+    second = db.session.get(TypingAttempt, int(resp.location.rsplit("/", 1)[1]))
+    assert (second.number, second.state) == (2, "in_progress")
+    assert db.session.get(TypingAttempt, first.id).state == "finished"
