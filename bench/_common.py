@@ -3,6 +3,7 @@
 import argparse
 import json
 import statistics
+import subprocess
 import time
 from collections.abc import Callable
 
@@ -47,3 +48,14 @@ def report(figures: dict, json_path: str | None) -> None:
     if json_path:
         with open(json_path, "w", encoding="utf-8") as fh:
             json.dump(figures, fh, indent=2)
+
+
+def stop_process(proc: subprocess.Popen, timeout: float) -> None:
+    """Stop a process gracefully (SIGTERM), or kill it if it lingers past ``timeout`` s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -17,6 +17,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from bench._common import stop_process
+
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY_CONF = ROOT / "deploy" / "nginx" / "lms.conf"
 
@@ -109,10 +111,4 @@ def start(workdir: str, port: int, upstream: int) -> subprocess.Popen:
 
 def stop(proc: subprocess.Popen) -> None:
     """Stop nginx (a fast shutdown: the benchmark is over)."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    stop_process(proc, timeout=10)

@@ -39,7 +39,7 @@ from decimal import Decimal
 from http.cookiejar import CookieJar
 from pathlib import Path
 
-from bench._common import parser, percentile, report, summarise
+from bench._common import parser, percentile, report, stop_process, summarise
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Fixed so that every gunicorn worker signs and reads the same session cookies.
@@ -267,13 +267,7 @@ def start_server(url: str, tmp: str, port: int, workers: int, threads: int, prox
 
 def stop_server(proc) -> None:
     """Stop gunicorn gracefully, or kill it if it lingers."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    stop_process(proc, timeout=30)
     proc.log.close()
 
 
