@@ -61,6 +61,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
+from typing import NamedTuple
 
 #: The most characters either text may hold: the alignment keeps one bit per cell.
 MAX_CHARS = 10_000
@@ -96,9 +97,12 @@ def key_of(char: str) -> str:
     return EQUIVALENT.get(char, char)
 
 
-@dataclass(frozen=True)
-class Unit:
-    """One counted character of a text: where it starts, as written, and as compared."""
+class Unit(NamedTuple):
+    """One counted character of a text: where it starts, as written, and as compared.
+
+    A named tuple, not a dataclass: a text is split into one per character on every
+    finish and result page, and a tuple is made several times faster.
+    """
 
     at: int  #: index of its first character in the original text
     text: str  #: as written ("..." for an ellipsis typed as three periods)
@@ -145,9 +149,9 @@ class Op(StrEnum):
     EXTRA = "extra"  #: a typed character the passage does not have there
 
 
-@dataclass(frozen=True)
-class Step:
-    """One step of the alignment, with the characters and their places in the two texts."""
+class Step(NamedTuple):
+    """One step of the alignment, with the characters and their places in the two texts
+    (a named tuple, as Unit: an attempt's alignment has one per character)."""
 
     op: Op
     expected: str  #: the passage's character ("" for an extra)
@@ -163,7 +167,11 @@ def _columns(typed: list[str], passage: list[str]) -> tuple[list[tuple], list[in
     the table D[i][j] (typed[:i] against passage[:j]) is kept as two integers with a bit
     per typed character, whether each cell is one more (vp) or one less (vn) than the one
     above it; hp and hn are the same against the cell to the left. Return each column's
-    (vp, vn, hp, hn) and the last row D[len(typed)][j] for every j.
+    (vp, vn, hp, hn) and the last row D[len(typed)][j] for every j computed.
+
+    The columns stop once no later prefix can win or tie: D[m][j] >= j - m, so past
+    j = m + (the least D[m][.] so far) every prefix costs more. A careful typist's text is
+    aligned in about m columns rather than the 2m that could otherwise win.
     """
     m = len(typed)
     mask, top = (1 << m) - 1, 1 << (m - 1)
@@ -171,23 +179,26 @@ def _columns(typed: list[str], passage: list[str]) -> tuple[list[tuple], list[in
     for i, key in enumerate(typed):
         peq[key] = peq.get(key, 0) | (1 << i)
     vp, vn, last = mask, 0, m
+    best = m
     columns, last_row = [(vp, vn, 0, 0)], [m]
-    for key in passage:
+    for j, key in enumerate(passage, start=1):
+        if j - m > best:
+            break
         eq = peq.get(key, 0)
         d0 = ((((eq & vp) + vp) ^ vp) | eq | vn) & mask
         hp = vn | (~(d0 | vp) & mask)
         hn = d0 & vp
-        last += (1 if hp & top else 0) - (1 if hn & top else 0)
+        if hp & top:
+            last += 1
+        elif hn & top:
+            last -= 1
         hp_in, hn_in = ((hp << 1) | 1) & mask, (hn << 1) & mask
         vp, vn = hn_in | (~(d0 | hp_in) & mask), hp_in & d0
         columns.append((vp, vn, hp, hn))
         last_row.append(last)
+        if last < best:
+            best = last
     return columns, last_row
-
-
-def _delta(plus: int, minus: int, bit: int) -> int:
-    """Return +1, -1 or 0: one bit of a pair of delta vectors."""
-    return ((plus >> bit) & 1) - ((minus >> bit) & 1)
 
 
 def _backtrace(
@@ -195,42 +206,44 @@ def _backtrace(
 ) -> list[Step]:
     """Walk back from (len(typed), end) to (0, 0) along cheapest steps; return them in order.
 
-    At a tie a match comes first, then a substitution, then a skip, then an extra.
+    At a tie a match comes first, then a substitution, then a skip, then an extra. A cell's
+    neighbours are read off the column's delta bits: D[i-1][j] = D[i][j] - (vp - vn at bit
+    i-1), D[i][j-1] = D[i][j] - (hp - hn at bit i-1), and D[i-1][j-1] from D[i-1][j] the
+    same way at bit i-2 (D[0][j-1] = D[0][j] - 1).
     """
     steps = []
     i, j = len(typed), end
-    while i or j:
-        if i and j:
-            vp, vn, hp, hn = columns[j]
-            up = value - _delta(vp, vn, i - 1)  # D[i-1][j]
-            left = value - _delta(hp, hn, i - 1)  # D[i][j-1]
-            diag = up - (_delta(hp, hn, i - 2) if i > 1 else 1)  # D[i-1][j-1]
-            t, p = typed[i - 1], passage[j - 1]
-            if diag == value and t.key == p.key:
-                op = Op.OK
-            elif diag == value - 1:
-                op = Op.WRONG
-            elif left == value - 1:
-                op = Op.MISSING
-            else:
-                op = Op.EXTRA
+    while i and j:
+        vp, vn, hp, hn = columns[j]
+        bit = i - 1
+        up = value - ((vp >> bit) & 1) + ((vn >> bit) & 1)  # D[i-1][j]
+        step_up = ((hp >> (bit - 1)) & 1) - ((hn >> (bit - 1)) & 1) if bit else 1
+        diag = up - step_up  # D[i-1][j-1]
+        t, p = typed[bit], passage[j - 1]
+        if diag == value and t.key == p.key:
+            steps.append(Step(Op.OK, p.text, t.text, p.at, t.at))
+            i, j = bit, j - 1
+            continue
+        if diag == value - 1:
+            steps.append(Step(Op.WRONG, p.text, t.text, p.at, t.at))
+            i, j = bit, j - 1
+        elif value - ((hp >> bit) & 1) + ((hn >> bit) & 1) == value - 1:  # D[i][j-1]
+            steps.append(Step(Op.MISSING, p.text, "", p.at, None))
+            j -= 1
         else:
-            op = Op.MISSING if j else Op.EXTRA
-        t = typed[i - 1] if op in (Op.OK, Op.WRONG, Op.EXTRA) else None
-        p = passage[j - 1] if op in (Op.OK, Op.WRONG, Op.MISSING) else None
-        steps.append(_step(op, p, t))
-        value -= op != Op.OK
-        i -= t is not None
-        j -= p is not None
+            steps.append(Step(Op.EXTRA, "", t.text, None, t.at))
+            i = bit
+        value -= 1
+    while j:
+        p = passage[j - 1]
+        steps.append(Step(Op.MISSING, p.text, "", p.at, None))
+        j -= 1
+    while i:
+        t = typed[i - 1]
+        steps.append(Step(Op.EXTRA, "", t.text, None, t.at))
+        i -= 1
     steps.reverse()
     return steps
-
-
-def _step(op: Op, p: Unit | None, t: Unit | None) -> Step:
-    """Make one alignment step from the passage's and the typed character (either may lack)."""
-    return Step(
-        op, p.text if p else "", t.text if t else "", p.at if p else None, t.at if t else None
-    )
 
 
 def align(passage: Sequence[Unit], typed: Sequence[Unit]) -> tuple[list[Step], bool]:
