@@ -8,6 +8,11 @@ and sends its requests over a few kept-alive connections of its own (the upstrea
 in gunicorn and in the client. The proxy directives are read from the deploy file itself,
 so that the benchmark forwards exactly what production forwards (TLS left out, and the Host
 with its port, the benchmark's port not being the default one).
+
+nginx logs, for each request, how long it waited for gunicorn's answer (from sending the
+request upstream to its response header): the time inside the app (gunicorn's own log)
+plus the time the request queued in gunicorn for a worker thread. ``waits`` reads it, so a
+slow burst can be placed: in the client, in gunicorn's queue, or in the app.
 """
 
 import re
@@ -17,10 +22,11 @@ import subprocess
 import time
 from pathlib import Path
 
-from bench._common import stop_process
+from bench._common import percentile, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY_CONF = ROOT / "deploy" / "nginx" / "lms.conf"
+ACCESS_LOG = "nginx-access.log"
 
 CONF = """\
 worker_processes 1;
@@ -28,7 +34,8 @@ pid {workdir}/nginx.pid;
 error_log {workdir}/nginx-error.log warn;
 events {{ worker_connections 8192; }}
 http {{
-    access_log off;
+    log_format timing '$uri $status $upstream_header_time $msec';
+    access_log {workdir}/nginx-access.log timing buffer=64k flush=5s;
     client_body_temp_path {workdir}/nginx-body;
     proxy_temp_path {workdir}/nginx-proxy;
     fastcgi_temp_path {workdir}/nginx-fastcgi;
@@ -112,3 +119,26 @@ def start(workdir: str, port: int, upstream: int) -> subprocess.Popen:
 def stop(proc: subprocess.Popen) -> None:
     """Stop nginx (a fast shutdown: the benchmark is over)."""
     stop_process(proc, timeout=10)
+
+
+def waits(workdir: str, path_suffix: str, by_seconds: float) -> list[float]:
+    """Return the p99 (ms) of how long nginx waited for gunicorn's answer to the requests
+    whose path ends so, in each window of ``by_seconds`` from the first (none without
+    nginx's log)."""
+    log = Path(workdir) / ACCESS_LOG
+    if not log.exists():
+        return []
+    windows: dict[int, list[float]] = {}
+    first = None
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        parts = line.split(" ")
+        if len(parts) != 4 or not parts[0].endswith(path_suffix):
+            continue
+        try:  # "-" when nothing came back (the client went away first)
+            waited, at = float(parts[2]) * 1000, float(parts[3])
+        except ValueError:
+            continue
+        first = at if first is None else first
+        windows.setdefault(int((at - first) // by_seconds), []).append(waited)
+    last = max(windows, default=-1)
+    return [round(percentile(windows.get(i, [0.0]), 99), 1) for i in range(last + 1)]

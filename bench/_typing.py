@@ -3,7 +3,8 @@
 Each candidate starts the sitting's typing test, reads the passage off the page, and
 every snapshot-every seconds (+-20 %) sends the whole text typed so far, as typing.js
 does, with the input counters a pinyin input method produces; after duration seconds it
-finishes with its last text. The check then reads the database: every snapshot the server
+finishes with its last text and opens the result page the finish leads to, as a browser
+follows its redirect. The check then reads the database: every snapshot the server
 acknowledged must be on record with its exact text (rebuilt from the kept deltas), and
 every attempt finished exactly once with the last text acknowledged (or a later one).
 """
@@ -18,7 +19,7 @@ from yarl import URL
 
 from bench._exam_client import Candidate, Failed, Stats, bad_status, csrf, send
 
-KINDS = ("start", "typing_page", "snapshot", "finish")
+KINDS = ("start", "typing_page", "snapshot", "finish", "result")
 SPAN_RE = re.compile(r"<span>([^<]*)</span>")
 SEQ_RE = re.compile(r'data-seq="(\d+)"')
 PASSAGES = 24
@@ -93,7 +94,8 @@ class Typist(Candidate):
         await self.post_tracked(stats, "snapshot", f"{self.attempt}/snapshot", body, record)
 
     async def submit(self, stats: Stats) -> None:
-        """Finish with the last text in ``final``, as the page's finish does."""
+        """Finish with the last text in ``final``, as the page's finish does, then open the
+        result page it leads to (scored again there, with the errors in place)."""
         self.advance()
         self.seq += 1
         record = {
@@ -114,6 +116,9 @@ class Typist(Candidate):
         if resp.status_code != 302 or not resp.headers.get("location", "").endswith("/result"):
             raise bad_status(stats, "finish", resp, resp.headers.get("location", "no redirect"))
         record["acked"] = True
+        resp = await send(self.client, stats, "result", "GET", resp.headers["location"])
+        if resp.status_code != 200:
+            raise bad_status(stats, "result", resp)
 
     async def save(self, stats: Stats) -> None:
         """The exam loop's periodic request: a snapshot."""

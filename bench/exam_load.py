@@ -231,6 +231,7 @@ def run_once(args, n: int, workdir: Path, during=None) -> dict:
     inside = server_times(str(workdir), suffix)
     figures.update(summarise("server_save", inside or [0.0]))
     figures["server_save_p99_ms_by_30s"] = server_times(str(workdir), suffix, by_seconds=30)
+    figures["proxy_wait_p99_ms_by_30s"] = _proxy.waits(str(workdir), suffix, by_seconds=30)
     print_run(args, figures, stats, verdict)
     return figures
 
@@ -254,6 +255,11 @@ def print_run(args, f: dict, stats: Stats, verdict) -> None:
         f" p50 {f['server_save_p50_ms']:.1f} ms   p99 {f['server_save_p99_ms']:.1f} ms;"
         f" p99 by 30 s: {' '.join(f'{ms:g}' for ms in f['server_save_p99_ms_by_30s'])} ms"
     )
+    if f.get("proxy_wait_p99_ms_by_30s"):
+        print(
+            "  nginx waiting for gunicorn (its queue and the app), p99 by 30 s:"
+            f" {' '.join(f'{ms:g}' for ms in f['proxy_wait_p99_ms_by_30s'])} ms"
+        )
     print(
         f"  the client's own delay (event loop lag) p50 {f['client_loop_lag_p50_ms']:.1f} ms"
         f"   p99 {f['client_loop_lag_p99_ms']:.1f} ms"

@@ -214,6 +214,10 @@ def test_typing_mode_clean_run_prints_lost_0(typing_run):
     figures = json.loads((workdir / "figures.json").read_text(encoding="utf-8"))
     assert figures["mode"] == "typing" and figures["snapshot_requests"] >= 6, figures
     assert figures["errors"] == 0
+    # Each typist opened its result page after finishing, as a browser follows the redirect.
+    assert figures["finish_requests"] == figures["result_requests"] == 3
+    if figures["proxy"] == "nginx":  # nginx's own timings were read, window by window
+        assert figures["proxy_wait_p99_ms_by_30s"], figures
 
 
 def test_typing_check_finds_an_acknowledged_snapshot_erased(typing_run):
@@ -257,3 +261,18 @@ def test_server_times_by_window_reads_the_access_logs_clock(tmp_path):
     (tmp_path / ACCESS_LOG).write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert server_times(str(tmp_path), "/snapshot") == [5.0, 90.0, 7.0]
     assert server_times(str(tmp_path), "/snapshot", by_seconds=30) == [90.0, 0.0, 7.0]
+
+
+def test_proxy_waits_by_window_read_nginxs_log(tmp_path):
+    """How long nginx waited for gunicorn per 30 s, from nginx's own log: a request nginx got
+    no answer to ("-", the client gone) is left out, other paths too."""
+    lines = [
+        "/exam/typing/attempts/1/snapshot 200 0.005 1764713600.100",
+        "/exam/typing/attempts/2/snapshot 200 0.090 1764713629.000",
+        "/exam/typing/attempts/1/finish 302 0.700 1764713630.000",
+        "/exam/typing/attempts/3/snapshot 499 - 1764713640.000",
+        "/exam/typing/attempts/2/snapshot 200 0.007 1764713661.000",
+    ]
+    (tmp_path / _proxy.ACCESS_LOG).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert _proxy.waits(str(tmp_path), "/snapshot", by_seconds=30) == [90.0, 0.0, 7.0]
+    assert _proxy.waits(str(tmp_path / "none"), "/snapshot", by_seconds=30) == []
