@@ -134,6 +134,46 @@ def passage_spans(target: str) -> Markup:
     return Markup(marked)  # noqa: S704 (every character of the passage is escaped above)
 
 
+def errors_in_place(steps) -> Markup:
+    """Return the typed text with each error marked, as the result page shows it: a wrong
+    character with what it should be, a missing one, an extra one; the rest as typed.
+
+    Built here rather than in the template: a result has a step per character (thousands
+    in a ten-minute test), and a run of right characters is escaped at once.
+    """
+    titles = {
+        "missing": escape(_("missing")),
+        "extra": escape(_("extra")),
+    }
+    should_be = escape(_("should be %(c)s"))
+    out, right = [], []
+    for step in steps:
+        if step.op == scoring.Op.OK:
+            right.append(step.typed)
+            continue
+        if right:
+            out.append(escape("".join(right)))
+            right = []
+        if step.op == scoring.Op.WRONG:
+            title = should_be % {"c": step.expected}
+            out.append(Markup('<span class="wrong" title="{}">{}</span>').format(title, step.typed))
+        elif step.op == scoring.Op.MISSING:
+            out.append(
+                Markup('<span class="missing" title="{}">{}</span>').format(
+                    titles["missing"], step.expected
+                )
+            )
+        else:
+            out.append(
+                Markup('<span class="extra" title="{}">{}</span>').format(
+                    titles["extra"], step.typed
+                )
+            )
+    if right:
+        out.append(escape("".join(right)))
+    return Markup("").join(out)
+
+
 class BadSnapshot(ValueError):
     """Raise when a snapshot's body is not what the typing page sends."""
 
@@ -326,7 +366,7 @@ def result(attempt_id: int):
         "exams/typing/result.html",
         attempt=attempt,
         show_text=show_text,
-        steps=scored.alignment,
+        errors_in_place=errors_in_place(scored.alignment) if show_text else None,
         held=attempt.review == TypingReview.HELD,
         voided=attempt.review == TypingReview.VOIDED,
     )

@@ -153,6 +153,30 @@ def test_a_finished_test_refuses_snapshots_and_shows_its_result(agent_client, ty
     assert late.status_code == 409 and late.get_json()["reason"] == "finished"
 
 
+def test_the_result_marks_each_error_in_place_and_escapes_what_was_typed(
+    agent_client, typing_sitting
+):
+    """A wrong character says what it should be, a skipped one and an extra one are marked,
+    and what the candidate typed is shown as text, never as markup."""
+    attempt = start(agent_client, typing_sitting)
+    target = attempt.target
+    # Right, one wrong, one skipped, one extra (markup typed), then right again.
+    typed = target[:3] + "错" + target[4:6] + target[7:9] + "<b>" + target[9:40]
+    body = {"seq": 1, "text": typed, "evidence": {"keys": 160, "compositions": 20}}
+    assert snap(agent_client, attempt, **body).status_code == 200
+    resp = agent_client.submit(f"/exam/typing/attempts/{attempt.id}/finish")
+    page = text(agent_client.get(resp.location))
+    view = re.search(r'<p class="typed-view" lang="zh-CN">(.*?)</p>', page, re.S).group(1)
+    should_be = zh("should be %(c)s", c=target[3])
+    assert f'<span class="wrong" title="{should_be}">错</span>' in view
+    assert f'<span class="missing" title="{zh("missing")}">{target[6]}</span>' in view
+    extra = f'<span class="extra" title="{zh("extra")}">'
+    assert "".join(f"{extra}{c}</span>" for c in ("&lt;", "b", "&gt;")) in view
+    assert "<b>" not in view
+    plain = re.sub(r"<[^>]+>", "", view).replace("&lt;", "<").replace("&gt;", ">")
+    assert plain == target[:3] + "错" + target[4:9] + "<b>" + target[9:40]
+
+
 def test_rules_page_example_is_what_the_scorer_computes(agent_client):
     from exams.typing.candidate_views import EXAMPLE
 
