@@ -265,14 +265,17 @@ def test_server_times_by_window_reads_the_access_logs_clock(tmp_path):
 
 def test_proxy_waits_by_window_read_nginxs_log(tmp_path):
     """How long nginx waited for gunicorn per 30 s, from nginx's own log: a request nginx got
-    no answer to ("-", the client gone) is left out, other paths too."""
+    no answer to ("-", the client gone) is left out, other paths too; one nginx sent twice
+    waited the two times together."""
     lines = [
         "/exam/typing/attempts/1/snapshot 200 0.005 1764713600.100",
         "/exam/typing/attempts/2/snapshot 200 0.090 1764713629.000",
         "/exam/typing/attempts/1/finish 302 0.700 1764713630.000",
         "/exam/typing/attempts/3/snapshot 499 - 1764713640.000",
         "/exam/typing/attempts/2/snapshot 200 0.007 1764713661.000",
+        "/exam/typing/attempts/4/snapshot 200 0.001, 0.004 1764713662.000",
     ]
     (tmp_path / _proxy.ACCESS_LOG).write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert _proxy.waits(str(tmp_path), "/snapshot", by_seconds=30) == [90.0, 0.0, 7.0]
+    assert _proxy.waits(str(tmp_path), "/snapshot", by_seconds=1)[-2:] == [7.0, 5.0]
     assert _proxy.waits(str(tmp_path / "none"), "/snapshot", by_seconds=30) == []
