@@ -34,7 +34,7 @@ pid {workdir}/nginx.pid;
 error_log {workdir}/nginx-error.log warn;
 events {{ worker_connections 8192; }}
 http {{
-    log_format timing '$uri $status $upstream_header_time $msec';
+    log_format timing '$uri $status $upstream_header_time $request_time $msec';
     access_log {workdir}/nginx-access.log timing buffer=64k flush=5s;
     client_body_temp_path {workdir}/nginx-body;
     proxy_temp_path {workdir}/nginx-proxy;
@@ -124,24 +124,33 @@ def stop(proc: subprocess.Popen) -> None:
 def waits(workdir: str, path_suffix: str, by_seconds: float) -> list[float]:
     """Return the p99 (ms) of how long nginx waited for gunicorn's answer to the requests
     whose path ends so, in each window of ``by_seconds`` from the first (none without
-    nginx's log)."""
+    nginx's log).
+
+    A request nginx sent more than once ("-, 0.010": the first try got no answer; tries
+    after an internal redirect are set apart by " : ") waited the tries together. One that
+    got no answer at all (the client gave up first, 499) waited as long as nginx held it:
+    left out, the slowest requests would be the ones missing.
+    """
     log = Path(workdir) / ACCESS_LOG
     if not log.exists():
         return []
-    windows: dict[int, list[float]] = {}
-    first = None
+    rows = []
     for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
         parts = line.split(" ")
-        if len(parts) < 4 or not parts[0].endswith(path_suffix):
+        if len(parts) < 5 or not parts[0].endswith(path_suffix):
             continue
-        # "0.010" or, when nginx tried another connection, "0.002, 0.010": the sum is what
-        # the request waited; "-": nothing came back (the client went away first).
-        tries = " ".join(parts[2:-1]).split(",")
+        tries = [t for t in re.split(r"\s*[,:]\s*", " ".join(parts[2:-2])) if t and t != "-"]
         try:
-            waited, at = sum(float(t) for t in tries) * 1000, float(parts[-1])
+            held, at = float(parts[-2]), float(parts[-1])
+            waited = sum(float(t) for t in tries) if tries else held
         except ValueError:
             continue
-        first = at if first is None else first
+        rows.append((at - held, waited * 1000))  # by when nginx took the request
+    if not rows:
+        return []
+    first = min(at for at, _ in rows)
+    windows: dict[int, list[float]] = {}
+    for at, waited in rows:
         windows.setdefault(int((at - first) // by_seconds), []).append(waited)
-    last = max(windows, default=-1)
+    last = max(windows)
     return [round(percentile(windows.get(i, [0.0]), 99), 1) for i in range(last + 1)]

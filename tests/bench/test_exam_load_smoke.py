@@ -264,18 +264,27 @@ def test_server_times_by_window_reads_the_access_logs_clock(tmp_path):
 
 
 def test_proxy_waits_by_window_read_nginxs_log(tmp_path):
-    """How long nginx waited for gunicorn per 30 s, from nginx's own log: a request nginx got
-    no answer to ("-", the client gone) is left out, other paths too; one nginx sent twice
-    waited the two times together."""
+    """How long nginx waited for gunicorn per 30 s, from nginx's own log, windows by when it
+    took each request: other paths are left out; one nginx sent twice waited the tries
+    together; one the client gave up on (499, no answer) waited as long as nginx held it."""
     lines = [
-        "/exam/typing/attempts/1/snapshot 200 0.005 1764713600.100",
-        "/exam/typing/attempts/2/snapshot 200 0.090 1764713629.000",
-        "/exam/typing/attempts/1/finish 302 0.700 1764713630.000",
-        "/exam/typing/attempts/3/snapshot 499 - 1764713640.000",
-        "/exam/typing/attempts/2/snapshot 200 0.007 1764713661.000",
-        "/exam/typing/attempts/4/snapshot 200 0.001, 0.004 1764713662.000",
+        "/exam/typing/attempts/1/snapshot 200 0.005 0.006 1764713600.100",
+        "/exam/typing/attempts/2/snapshot 200 0.090 0.091 1764713629.000",
+        "/exam/typing/attempts/1/finish 302 0.700 0.701 1764713630.000",
+        "/exam/typing/attempts/2/snapshot 200 0.007 0.008 1764713661.000",
+        "/exam/typing/attempts/4/snapshot 200 0.001, 0.004 0.006 1764713662.000",
+        "/exam/typing/attempts/5/snapshot 200 -, 0.003 0.004 1764713663.000",
+        "/exam/typing/attempts/6/snapshot 200 0.002 : 0.001 0.004 1764713664.000",
+        "/exam/typing/attempts/3/snapshot 499 - 2.500 1764713699.000",
     ]
     (tmp_path / _proxy.ACCESS_LOG).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    assert _proxy.waits(str(tmp_path), "/snapshot", by_seconds=30) == [90.0, 0.0, 7.0]
-    assert _proxy.waits(str(tmp_path), "/snapshot", by_seconds=1)[-2:] == [7.0, 5.0]
+    assert _proxy.waits(str(tmp_path), "/snapshot", by_seconds=30) == [90.0, 0.0, 7.0, 2500.0]
+    # Taken at 1764713600.094 first: 1764713661 - 0.008 is 60.898 s later, and so on.
+    assert _proxy.waits(str(tmp_path), "/snapshot", by_seconds=1)[60:65] == [
+        7.0,
+        5.0,
+        3.0,
+        3.0,
+        0.0,
+    ]
     assert _proxy.waits(str(tmp_path / "none"), "/snapshot", by_seconds=30) == []

@@ -105,6 +105,9 @@ def test_score_aligns_in_place_with_indexes_of_the_texts_as_given():
         Step(Op.EXTRA, "", "理", None, 5),
         Step(Op.OK, "理", "理", 8, 6),
     )
+    # Steps, not bare tuples (a named tuple equals a tuple): the page reads their names.
+    assert all(type(s) is Step for s in result.alignment)
+    assert result.alignment[3].op == Op.WRONG and result.alignment[3].expected == "银"
 
 
 @pytest.mark.parametrize("seed", range(40))
