@@ -32,6 +32,18 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[k]
 
 
+def p99_by_window(points: list[tuple[float, float]], seconds: float) -> list[float]:
+    """Return the p99 of the (when, ms) points in each window of ``seconds`` from the
+    earliest; a window with none is 0 (the start and finish bursts apart from the rest)."""
+    if not points:
+        return []
+    first = min(at for at, _ in points)
+    windows: dict[int, list[float]] = {}
+    for at, ms in points:
+        windows.setdefault(int((at - first) // seconds), []).append(ms)
+    return [round(percentile(windows.get(i, [0.0]), 99), 1) for i in range(max(windows) + 1)]
+
+
 def summarise(name: str, ms: list[float]) -> dict:
     """Return median and p99 of ``ms`` under snake_case names with units."""
     return {

@@ -22,7 +22,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from bench._common import percentile, stop_process
+from bench._common import p99_by_window, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY_CONF = ROOT / "deploy" / "nginx" / "lms.conf"
@@ -146,11 +146,4 @@ def waits(workdir: str, path_suffix: str, by_seconds: float) -> list[float]:
         except ValueError:
             continue
         rows.append((at - held, waited * 1000))  # by when nginx took the request
-    if not rows:
-        return []
-    first = min(at for at, _ in rows)
-    windows: dict[int, list[float]] = {}
-    for at, waited in rows:
-        windows.setdefault(int((at - first) // by_seconds), []).append(waited)
-    last = max(windows)
-    return [round(percentile(windows.get(i, [0.0]), 99), 1) for i in range(last + 1)]
+    return p99_by_window(rows, by_seconds)

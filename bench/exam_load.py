@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 from bench import _exam_db, _proxy, _typing
-from bench._common import parser, percentile, summarise
+from bench._common import p99_by_window, parser, summarise
 from bench._exam_client import KINDS, Candidate, Failed, Stats, new_client
 from bench.exams import HOST, free_port, server_times, start_server, stop_server
 from lms.config import normalise_database_url
@@ -117,16 +117,11 @@ def raise_open_files_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def p99_by_window(stats: Stats, kind: str, seconds: float) -> list[float]:
+def p99_by_kind_window(stats: Stats, kind: str, seconds: float) -> list[float]:
     """Return the p99 of ``kind`` in each window of ``seconds`` from its first request: the
     start and finish bursts told apart from the steady part."""
     sent = stats.sent_at.get(kind, [])
-    if not sent:
-        return []
-    first, windows = min(sent), {}
-    for at, ms in zip(sent, stats.ms[kind], strict=True):
-        windows.setdefault(int((at - first) // seconds), []).append(ms)
-    return [round(percentile(windows.get(i, [0.0]), 99), 1) for i in range(max(windows) + 1)]
+    return p99_by_window(list(zip(sent, stats.ms[kind], strict=True)), seconds)
 
 
 def figures_of(args, n: int, cands, stats: Stats, seconds: float, verdict, url: str) -> dict:
@@ -147,7 +142,7 @@ def figures_of(args, n: int, cands, stats: Stats, seconds: float, verdict, url: 
         ):
             for suffix in ("p50_ms", "p99_ms"):
                 figures[f"{exam}_{suffix}"] = figures[f"{typing}_{suffix}"]
-    figures["save_p99_ms_by_30s"] = p99_by_window(
+    figures["save_p99_ms_by_30s"] = p99_by_kind_window(
         stats, "snapshot" if args.typing else "save", seconds=30
     )
     figures.update(summarise("client_loop_lag", stats.loop_lag_ms or [0.0]))

@@ -39,7 +39,7 @@ from decimal import Decimal
 from http.cookiejar import CookieJar
 from pathlib import Path
 
-from bench._common import parser, percentile, report, stop_process, summarise
+from bench._common import p99_by_window, parser, report, stop_process, summarise
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Fixed so that every gunicorn worker signs and reads the same session cookies.
@@ -204,13 +204,8 @@ def server_times(tmp: str, path_suffix: str, by_seconds: float | None = None):
             at.append(_logged_at(parts[3:]))
     if by_seconds is None:
         return out
-    windows: dict[int, list[float]] = {}
-    first = min((t for t in at if t is not None), default=0.0)
-    for when, ms in zip(at, out, strict=True):
-        if when is not None:
-            windows.setdefault(int((when - first) // by_seconds), []).append(ms)
-    last = max(windows, default=-1)
-    return [round(percentile(windows.get(i, [0.0]), 99), 1) for i in range(last + 1)]
+    points = [(when, ms) for when, ms in zip(at, out, strict=True) if when is not None]
+    return p99_by_window(points, by_seconds)
 
 
 def _logged_at(fields: list[str]) -> float | None:

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bench import _exam_db, _proxy, exam_load
+from bench._exam_client import Stats
 from tests.helpers import outside_event_loop
 
 pytestmark = pytest.mark.bench
@@ -288,3 +289,16 @@ def test_proxy_waits_by_window_read_nginxs_log(tmp_path):
         0.0,
     ]
     assert _proxy.waits(str(tmp_path / "none"), "/snapshot", by_seconds=30) == []
+
+
+def test_p99_by_window_counts_from_the_earliest_point_and_fills_empty_windows():
+    """The one windowing every per-30 s figure uses (client, gunicorn's log, nginx's log)."""
+    from bench._common import p99_by_window
+
+    points = [(130.0, 4.0), (100.5, 1.0), (100.0, 9.0), (191.0, 2.0)]
+    assert p99_by_window(points, 30) == [9.0, 4.0, 0.0, 2.0]
+    assert p99_by_window([], 30) == []
+    # The client's own series: its requests' send times against their latencies.
+    stats = Stats(ms={"snapshot": [5.0, 80.0, 6.0]})
+    stats.sent_at["snapshot"] = [10.0, 12.0, 45.0]
+    assert exam_load.p99_by_kind_window(stats, "snapshot", 30) == [80.0, 6.0]
