@@ -400,14 +400,30 @@ TAKE_AND_KEEP = (
 
 def snapshot_state(attempt_id: int, now: datetime):
     """Return the attempt's state as a snapshot needs it, read in the statement that checks
-    the cookie's session (None: not signed in, not the user's attempt, or no such one)."""
+    the cookie's session (None: not signed in, not the user's attempt, or no such one).
+
+    PostgreSQL: the snapshot's statements run outside a transaction (autocommit), two
+    round trips fewer (BEGIN, COMMIT) on the heaviest request. Each of them is atomic on
+    its own: this read, the conditional write of TAKE_AND_KEEP (which re-checks the state
+    and the seq read here) and the session's touch. A snapshot that finishes the attempt
+    goes on in a transaction of its own (:func:`_transaction`).
+    """
     params = sessions.live_session_params(now)
     if params is None:
         return None
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     row = _execute(SNAPSHOT_STATE, {"aid": attempt_id, **params}).first()
     if row is not None:
         sessions.touch_if_due(params["sid"], row.session_seen_at, now)
     return row
+
+
+def _transaction() -> None:
+    """Leave the snapshot's autocommit (what it wrote is kept): what follows runs in a
+    transaction, as every other request's work does."""
+    if db.session.connection().get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        db.session.commit()
 
 
 def _execute(statement, params):
@@ -433,6 +449,7 @@ def record(
     if attempt.started_at is None:
         return SnapshotResult(False, "not_started")
     if now > attempt.deadline_at + GRACE:
+        _transaction()
         finish(_orm(attempt), now=now)
         return SnapshotResult(False, "time_over", True)
     if seq <= attempt.seq:
@@ -467,6 +484,7 @@ def record(
         set_committed_value(attempt, "evidence", evidence)
     target_length = getattr(attempt, "target_length", None) or len(getattr(attempt, "target", ""))
     if attempt.whole_passage and len(text) >= target_length * 0.9:
+        _transaction()
         full = _orm(attempt)
         if _finished(full) and finish(full, now=now):
             return SnapshotResult(True, finished=True)

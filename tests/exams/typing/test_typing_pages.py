@@ -8,9 +8,12 @@ import time
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
+from exams.models import Candidate
 from exams.typing import engine, scoring
 from exams.typing.models import Passage, PassageKind, PassagePurpose, TypingAttempt, TypingTest
+from lms.audit.models import AuditEvent
 from lms.extensions import db
 from tests.helpers import text, zh, zh_n
 
@@ -273,20 +276,47 @@ def test_a_snapshot_costs_a_few_statements_however_long_the_text(agent_client, t
     attempt = start(agent_client, typing_sitting)
     url, target = f"/exam/typing/attempts/{attempt.id}/snapshot", attempt.target
     headers = {"X-CSRFToken": agent_client.csrf_token()}
-    counts = []
+    counts, opened = [], open_transactions()
     for seq, length in ((1, 10), (2, 1500)):
         time.sleep(0.55)  # the page's pace is 5 s; closer than 0.5 s is refused
         body = json.dumps({"seq": seq, "text": target[:length], "client_ms": seq * 5000})
-        with count_queries() as q:
+        with count_queries() as q, opened:
             resp = agent_client.post(
                 url, data=body, content_type="application/json", headers=headers
             )
         assert resp.status_code == 200
         counts.append(q.count)
     # The attempt read with the sign-in check, then one conditional UPDATE and one INSERT:
-    # on PostgreSQL as one statement (a data-modifying WITH).
-    per_snapshot = 2 if db.engine.dialect.name == "postgresql" else 3
+    # on PostgreSQL as one statement (a data-modifying WITH), and no BEGIN nor COMMIT
+    # around them (each is atomic alone).
+    postgresql = db.engine.dialect.name == "postgresql"
+    per_snapshot = 2 if postgresql else 3
     assert counts == [per_snapshot] * 2, counts
+    if postgresql:
+        assert opened == [False] * 4, opened
+
+
+class open_transactions(list):
+    """Record, after each statement run inside the block, whether its PostgreSQL
+    connection is left inside a transaction (False: autocommit)."""
+
+    def _record(self, conn, cursor, statement, parameters, context, executemany):
+        if conn.dialect.name == "postgresql":
+            from psycopg.pq import TransactionStatus
+
+            status = conn.connection.dbapi_connection.info.transaction_status
+            self.append(status != TransactionStatus.IDLE)
+
+    def __enter__(self):
+        from sqlalchemy import event
+
+        event.listen(db.engine, "after_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *exc):
+        from sqlalchemy import event
+
+        event.remove(db.engine, "after_cursor_execute", self._record)
 
 
 def test_start_page_and_finish_have_a_statement_budget(agent_client, typing_sitting):
@@ -326,7 +356,21 @@ def test_the_last_character_of_a_whole_passage_test_finishes_it(
     resp = snap(agent_client, attempt, seq=1, text=attempt.target)
     assert resp.status_code == 200 and resp.get_json()["finished"] is True
     db.session.expire_all()
-    assert db.session.get(TypingAttempt, attempt.id).state == "finished"
+    done = db.session.get(TypingAttempt, attempt.id)
+    assert done.state == "finished" and done.text == attempt.target
+    # Scored, audited once and counted in the sitting's result, as a finish is (on
+    # PostgreSQL the snapshot itself runs outside a transaction, its finish inside one).
+    assert done.correct == len(scoring.units(attempt.target)) and done.wrong == 0
+    finishes = db.session.scalars(
+        select(AuditEvent.target_id).where(AuditEvent.action == "typing.finish")
+    ).all()
+    assert finishes == [str(attempt.id)]
+    candidate = db.session.scalar(
+        select(Candidate).where(
+            Candidate.sitting_id == typing_sitting.id, Candidate.user_id == attempt.user_id
+        )
+    )
+    assert candidate.typing_attempt_id == attempt.id and candidate.typing_speed is not None
 
 
 def test_starting_again_after_my_attempt_ran_out_finishes_it_and_starts_the_next(
