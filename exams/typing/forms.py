@@ -36,10 +36,13 @@ class Number:
             value = Decimal(raw)
             if not value.is_finite():  # NaN and Infinity compare by raising
                 raise InvalidOperation
-        except (InvalidOperation, ValueError):
+            # The range first: normalize() overflows on 1e1000000 (decimal.Overflow).
+            if not self.low <= value <= self.high:
+                raise InvalidOperation
+            exponent = value.normalize().as_tuple().exponent
+        except (ArithmeticError, ValueError):
             raise ValidationError(self.message) from None
-        exponent = value.normalize().as_tuple().exponent
-        if not self.low <= value <= self.high or -exponent > self.places:
+        if -exponent > self.places:
             raise ValidationError(self.message)
         field.number = int(value) if self.places == 0 else value
 

@@ -133,6 +133,8 @@ def test_passage_created_stripped_and_audited(trainer):
         ({"purpose": "secret"}, "请从选项中选择"),
         ({"kind": "listen", "max_plays": "3"}, "需要上传录音"),
         ({"kind": "listen", "max_plays": "11"}, "1 到 10 次"),
+        # An exponent past what a Decimal can normalise (decimal.Overflow, once a 500).
+        ({"kind": "listen", "max_plays": "1e1000000"}, "1 到 10 次"),
     ],
 )
 def test_bad_passage_is_refused_with_a_chinese_message(trainer, change, message):
@@ -252,6 +254,12 @@ def test_new_typing_test_form_shows_the_defaults_and_saves(trainer):
         ({"min_accuracy": "95.555"}, "1 到 100"),
         ({"error_penalty": "-1"}, "0 到 10"),
         ({"error_penalty": "NaN"}, "0 到 10"),
+        # Exponents past what a Decimal can normalise (decimal.Overflow, once a 500).
+        ({"duration_minutes": "1e1000000"}, "3 到 30"),
+        ({"pass_speed": "-1e1000000"}, "1 到 500"),
+        ({"min_accuracy": "1e-1000000"}, "1 到 100"),
+        ({"error_penalty": "1e-1000000"}, "0 到 10"),
+        ({"speed_ceiling": "1E+999999"}, "不超过 1000"),
         ({"speed_ceiling": "1001"}, "不超过 1000"),
         ({"speed_ceiling": "60"}, "必须高于及格速度"),
         ({"kind": "video"}, "请从选项中选择"),
