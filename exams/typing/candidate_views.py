@@ -304,6 +304,11 @@ def play(attempt_id: int):
     if passage.kind != PassageKind.LISTEN or attempt.state != TypingState.IN_PROGRESS:
         abort(404)
     token, now = secrets.token_hex(16), utcnow()
+    if attempt.deadline_at is None:
+        return _refused("not_started")
+    if now > attempt.deadline_at:  # no grace: that is for snapshots already on their way
+        message = _("Time is up: the recording can no longer be played.")
+        return jsonify(ok=False, reason="time_over", message=message), 409
     won = db.session.execute(
         update(TypingAttempt)
         .where(TypingAttempt.id == attempt.id, TypingAttempt.plays_used < passage.max_plays)
@@ -344,6 +349,7 @@ def audio(attempt_id: int):
         or not attempt.play_token
         or not secrets.compare_digest(token, attempt.play_token)
         or utcnow() - attempt.play_started_at > PLAY_WINDOW
+        or utcnow() > attempt.deadline_at
     ):
         abort(404)
     return audio_store.response(passage)

@@ -114,6 +114,28 @@ def test_the_recording_is_served_only_for_the_play_just_counted(
     assert extra == [404] * 5, f"the recording was served {extra.count(200)} more times"
 
 
+def test_once_the_time_is_up_the_recording_neither_plays_nor_is_served(
+    agent_client,
+    listen_sitting,  # noqa: F811
+):
+    """Past the deadline (before anything finished the attempt) a play is refused as time
+    over and the token of a play counted in time no longer serves the file."""
+    attempt = start(agent_client, listen_sitting)
+    base = f"/exam/typing/attempts/{attempt.id}"
+    resp = agent_client.post(f"{base}/play", headers=csrf_headers(agent_client))
+    assert resp.status_code == 200
+    token = resp.get_json()["token"]
+    shift_back(attempt, minutes=attempt.duration_minutes, seconds=5)  # 5 s over, in the grace
+    late = agent_client.post(f"{base}/play", headers=csrf_headers(agent_client))
+    assert late.status_code == 409 and late.get_json()["reason"] == "time_over"
+    assert late.get_json()["message"] == "时间已到：录音不能再播放。"
+    served = agent_client.get(f"{base}/audio?token={token}")
+    served.close()
+    assert served.status_code == 404
+    again = fresh(attempt.id)
+    assert again.plays_used == 1 and again.state == TypingState.IN_PROGRESS
+
+
 # --- LIMITATION: the evidence counters are the page's word -----------------------------------
 
 
