@@ -473,6 +473,9 @@ def start_practice():
         db.session.rollback()
         flash(exc.messages[0], "error")
         return redirect(url_for("typing.practice"))
+    except IntegrityError:  # another start of mine ran at the same moment and won
+        db.session.rollback()
+        attempt = engine.open_attempt_of(current_user.id) or abort(409)
     return redirect(url_for("typing.attempt", attempt_id=attempt.id))
 
 

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import User, enum_column
@@ -133,6 +134,15 @@ class TypingAttempt(db.Model):
     __table_args__ = (
         UniqueConstraint("sitting_id", "user_id", "number"),
         Index("ix_ex_typing_attempts_state_deadline", "state", "deadline_at"),
+        # One typing attempt in progress per person (exam or practice, any sitting): starts
+        # check before they insert, and this stops the ones that ran at the same moment.
+        Index(
+            "uq_ex_typing_attempts_open_per_user",
+            "user_id",
+            unique=True,
+            postgresql_where=sql_text("state = 'in_progress'"),
+            sqlite_where=sql_text("state = 'in_progress'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -138,3 +138,43 @@ def test_upgrading_an_exam_database_keeps_every_answer(app):
     with db.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM ex_attempt_items")).scalar() == 1
         assert conn.execute(sa.text("SELECT count(*) FROM ex_attempts")).scalar() == 1
+
+
+def test_two_typing_attempts_in_progress_of_one_person_stop_0009_by_name(app, capfd):
+    """0009's unique index cannot be built over such a pair: the upgrade names them and
+    changes nothing; once one is finished it goes through."""
+    import pytest
+    import sqlalchemy as sa
+
+    drop_everything()
+    upgrade(revision="0008")
+    meta = sa.MetaData()
+    meta.reflect(db.engine)
+    t = meta.tables
+    with db.engine.begin() as conn:
+        conn.execute(t["users"].insert(), _row(t["users"], id=7, username="a7"))
+        conn.execute(
+            t["ex_typing_passages"].insert(),
+            _row(t["ex_typing_passages"], id=1, kind="text", purpose="practice"),
+        )
+        for attempt_id in (1, 2):
+            conn.execute(
+                t["ex_typing_attempts"].insert(),
+                _row(
+                    t["ex_typing_attempts"],
+                    id=attempt_id,
+                    user_id=7,
+                    passage_id=1,
+                    state="in_progress",
+                    review="none",
+                ),
+            )
+    with pytest.raises(SystemExit):  # Flask-Migrate logs the error and exits 1
+        upgrade()
+    assert "more than one typing attempt in progress: user 7 (2 attempts)" in capfd.readouterr().err
+    with db.engine.begin() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM ex_typing_attempts")).scalar() == 2
+        conn.execute(sa.text("UPDATE ex_typing_attempts SET state = 'finished' WHERE id = 1"))
+    upgrade()
+    names = {i["name"] for i in inspect(db.engine).get_indexes("ex_typing_attempts")}
+    assert "uq_ex_typing_attempts_open_per_user" in names

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from exams.models import Candidate, Outcome
 from exams.typing import engine
@@ -134,6 +135,66 @@ def test_once_the_time_is_up_the_recording_neither_plays_nor_is_served(
     assert served.status_code == 404
     again = fresh(attempt.id)
     assert again.plays_used == 1 and again.state == TypingState.IN_PROGRESS
+
+
+def test_starts_of_two_sittings_and_practice_at_once_leave_one_attempt_in_progress(
+    app, agent_client, make_typing_sitting, agent
+):
+    """Six starts from one session at the same moment (two sittings twice, practice of
+    both kinds): each answers with a redirect, never a 500, and one attempt is in
+    progress (before, each start checked before inserting and several got through)."""
+    import threading
+
+    first, second = make_typing_sitting([agent]), make_typing_sitting([agent], title="补考")
+    token = agent_client.csrf_token()
+    cookie = agent_client.get_cookie("lms_session").value
+    posts = [
+        (f"/exam/typing/sittings/{first.id}/start", {}),
+        (f"/exam/typing/sittings/{first.id}/start", {}),
+        (f"/exam/typing/sittings/{second.id}/start", {}),
+        (f"/exam/typing/sittings/{second.id}/start", {}),
+        ("/exam/typing/practice/start", {"kind": "text"}),
+        ("/exam/typing/practice/start", {"kind": "text"}),
+    ]
+    barrier, answers = threading.Barrier(len(posts)), []
+
+    def go(url, form):
+        c = app.test_client()
+        c.set_cookie("lms_session", cookie)
+        barrier.wait()
+        resp = c.post(url, data={"csrf_token": token, **form})
+        answers.append(resp.status_code)
+
+    threads = [threading.Thread(target=go, args=post) for post in posts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == [302] * len(posts), answers
+    db.session.expire_all()
+    open_ = db.session.scalars(
+        select(TypingAttempt).where(
+            TypingAttempt.user_id == agent.id, TypingAttempt.state == TypingState.IN_PROGRESS
+        )
+    ).all()
+    assert len(open_) == 1, [(a.sitting_id, a.practice) for a in open_]
+
+
+def test_the_database_refuses_a_second_attempt_in_progress_of_one_person(
+    typing_sitting, agent, passages
+):
+    def attempt(**kw):
+        return TypingAttempt(user_id=agent.id, passage_id=passages[0].id, target="您好", **kw)
+
+    db.session.add(attempt(sitting_id=typing_sitting.id))
+    db.session.commit()
+    db.session.add(attempt(practice=True))
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    # Finished ones are not counted: any number of them beside the one in progress.
+    db.session.add_all([attempt(practice=True, state=TypingState.FINISHED) for _ in range(2)])
+    db.session.commit()
 
 
 # --- LIMITATION: the evidence counters are the page's word -----------------------------------
