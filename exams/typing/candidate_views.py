@@ -40,6 +40,7 @@ from exams.typing.models import (
 )
 from lms.accounts.access import require_signed_in, session_checked_in_view, signed_in
 from lms.accounts.services import ValidationFailed
+from lms.errors import wants_json
 from lms.extensions import db
 from lms.i18n import datetime_filter
 from lms.timeutil import utcnow
@@ -281,18 +282,26 @@ def snapshot(attempt_id: int):
 def finish(attempt_id: int):
     """Finish the test with the page's last text (``final``: a snapshot's JSON)."""
     attempt = own_attempt(attempt_id)
+    script = wants_json()  # the page's finish: it goes to ``location`` itself
     final = request.form.get("final")
     if final and attempt.state == TypingState.IN_PROGRESS:
         try:
             data = read_snapshot(final.encode())
         except BadSnapshot as exc:
             db.session.rollback()
+            if script:
+                return jsonify(ok=False, reason="bad_request", message=str(exc)), 400
             flash(str(exc), "error")
             return redirect(url_for("typing.attempt", attempt_id=attempt.id))
         engine.record(attempt, data["seq"], data["text"], data["client_ms"], data["evidence"])
     if engine.finish(attempt):
         flash(_("Your typing test was submitted."), "success")
-    return redirect(url_for("typing.result", attempt_id=attempt.id))
+    location = url_for("typing.result", attempt_id=attempt.id)
+    if script:
+        resp = jsonify(ok=True, location=location)
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
+    return redirect(location)
 
 
 @bp.post("/attempts/<id:attempt_id>/play")

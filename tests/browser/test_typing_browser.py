@@ -163,3 +163,23 @@ def test_finishing_in_the_first_minute_warns_that_it_is_not_scored(
     expect(page.locator("#typing-input")).to_be_editable()
     assert asked and "不到一分钟" in asked[0] and "不计成绩" in asked[0]
     assert "/exam/typing/attempts/" in page.url and not page.url.endswith("/result")
+
+
+def test_finishing_asks_once_and_loads_the_result_once(page: Page, live_server, live_app):
+    """One question (app.js's data-confirm used to ask it again, too late for its Cancel to
+    stop anything), and one load of the result page (not one in fetch, one in the tab)."""
+    sitting_id = typing_sitting(live_app, ["a0003"])
+    open_test(page, live_server, "A0003", sitting_id)
+    asked, results = [], []
+
+    def answer(dialog):
+        asked.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", answer)
+    page.on("request", lambda r: r.url.endswith("/result") and results.append(r.method))
+    page.locator("#finish-button").click()
+    page.wait_for_url("**/result")
+    expect(page.locator("h1")).to_be_visible()
+    assert len(asked) == 1, asked
+    assert results == ["GET"], results

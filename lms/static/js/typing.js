@@ -335,7 +335,8 @@
     const button = document.getElementById("finish-button");
     // Under a minute a test is not scored (exams.typing.scoring.MIN_SECONDS): say so first.
     const short = !practice && elapsedMs() < 60000;
-    const question = short ? button.dataset.confirmShort : button.dataset.confirm;
+    // Not data-confirm: app.js would ask a second time, after this has begun to finish.
+    const question = short ? button.dataset.finishConfirmShort : button.dataset.finishConfirm;
     if (confirmFirst && !window.confirm(question)) return;
     finishing = true;
     stopped = true;
@@ -344,12 +345,19 @@
     finalField.value = body();
     for (let attempt = 0; ; attempt += 1) {
       try {
+        // JSON, not the redirect: following it here would load the result page twice.
         const resp = await fetch(form.action, {
           method: "POST", body: new FormData(form), credentials: "same-origin",
+          headers: { Accept: "application/json" },
         });
-        if (resp.ok || resp.redirected) {
+        const data = resp.ok ? await resp.json().catch(() => null) : null;
+        if (data && data.location) {
           try { sessionStorage.removeItem(storeKey); } catch (err) { /* private mode */ }
-          window.location.assign(resp.url);
+          window.location.assign(data.location);
+          return;
+        }
+        if (resp.status >= 400 && resp.status < 500 && resp.status !== 429) {
+          window.location.reload(); // refused (a stale form, signed out): the page says why
           return;
         }
       } catch (err) { /* network down: try again */ }

@@ -389,3 +389,20 @@ def test_starting_again_after_my_attempt_ran_out_finishes_it_and_starts_the_next
     second = db.session.get(TypingAttempt, int(resp.location.rsplit("/", 1)[1]))
     assert (second.number, second.state) == (2, "in_progress")
     assert db.session.get(TypingAttempt, first.id).state == "finished"
+
+
+def test_the_page_finishes_by_json_and_goes_to_the_result_itself(agent_client, typing_sitting):
+    """typing.js asks for JSON: following a redirect there would load the result page twice
+    (once in fetch, once in the tab). A bad final is refused as JSON, and nothing changes."""
+    attempt = start(agent_client, typing_sitting)
+    url, accept = f"/exam/typing/attempts/{attempt.id}/finish", {"Accept": "application/json"}
+    bad = agent_client.submit(url, {"final": "{not json"}, headers=accept)
+    assert bad.status_code == 400 and bad.get_json()["reason"] == "bad_request"
+    db.session.expire_all()
+    assert db.session.get(TypingAttempt, attempt.id).state == "in_progress"
+    final = json.dumps({"seq": 1, "text": "您好", "client_ms": 5000})
+    done = agent_client.submit(url, {"final": final}, headers=accept)
+    assert done.status_code == 200
+    assert done.get_json() == {"ok": True, "location": f"/exam/typing/attempts/{attempt.id}/result"}
+    db.session.expire_all()
+    assert db.session.get(TypingAttempt, attempt.id).text == "您好"
