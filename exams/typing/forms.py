@@ -17,6 +17,9 @@ from exams.typing.models import PASSAGE_KIND_LABELS, PASSAGE_PURPOSE_LABELS
 
 #: The longest passage or transcript a trainer may save (the scorer allows twice that).
 MAX_PASSAGE_CHARS = 5000
+#: The fewest counted characters of a passage to read and type, and of a transcript: fewer
+#: is not a test of typing (a timed test would repeat "好" line after line).
+MIN_PASSAGE_CHARS = {"text": 50, "listen": 10}
 #: The largest recording accepted.
 MAX_AUDIO_BYTES = 10 * 1024 * 1024
 #: The message of a choice that is not on the list (a forged form).
@@ -104,6 +107,21 @@ class PassageForm(FlaskForm):
             "Listen-and-type items only: an OGG, MP3, WAV, M4A or WebM file of at most 10 MB."
         ),
     )
+
+    def validate_text(self, field):
+        """Refuse a passage too short to test typing (after plain_text's own checks)."""
+        least = MIN_PASSAGE_CHARS.get(self.kind.data)
+        if field.errors or least is None:
+            return
+        counted = len(scoring.units(field.data))
+        if counted < least:
+            raise ValidationError(
+                _l(
+                    "The text is too short: at least %(n)d characters to type (it has %(m)d).",
+                    n=least,
+                    m=counted,
+                )
+            )
 
     def validate_max_plays(self, field):
         """Check the plays of a listen-and-type item (ignored for a passage to read)."""

@@ -51,6 +51,19 @@ def test_login_with_empty_fields_names_them(client):
     assert zh("Enter your password.") in text(resp)
 
 
+def test_form_fields_name_their_errors_and_never_an_attribute_of_none(client):
+    """A field with neither help nor an error had aria-describedby="None" (and
+    aria-invalid="None"): screen readers looked for an element of id None."""
+    page = client.get("/login").get_data(as_text=True)
+    assert '="None"' not in page and "aria-invalid" not in page
+    page = client.submit("/login", {"username": "", "password": ""}).get_data(as_text=True)
+    assert '="None"' not in page
+    assert 'aria-describedby="username-error" aria-invalid="true"' in page.replace(
+        'aria-invalid="true" aria-describedby="username-error"',
+        'aria-describedby="username-error" aria-invalid="true"',
+    )
+
+
 def test_login_is_case_insensitive_and_records_time(client, make_user, login):
     user = make_user(Role.AGENT, username="a0001")
     login(client, "A0001")

@@ -128,6 +128,13 @@ def test_passage_created_stripped_and_audited(trainer):
     [
         ({"text": "   "}, "请输入要录入的文字"),
         ({"text": "字" * 5001}, "最多 5000 个字符"),
+        # Too short to test typing: one character was saved and drawn (user walkthrough).
+        ({"text": "好"}, "至少要有 50 个字（现有 1 个）"),
+        ({"text": "您好，" * 16 + "请"}, "至少要有 50 个字（现有 49 个）"),
+        (
+            {"kind": "listen", "max_plays": "2", "text": "您好，挂失。"},
+            "至少要有 10 个字（现有 6 个）",
+        ),
         ({"title": ""}, "请输入标题"),
         ({"kind": "video"}, "请从选项中选择"),
         ({"purpose": "secret"}, "请从选项中选择"),
