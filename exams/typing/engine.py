@@ -55,6 +55,10 @@ START_MESSAGES = {
     "closed": _l("This exam has closed."),
     "no_attempts_left": _l("You have used all your attempts."),
     "no_passage": _l("There is no passage for this test yet. Ask a trainer to add one."),
+    "all_heard": _l(
+        "You have had every recording of this test in this exam already. Ask a trainer "
+        "to add one before you sit it again."
+    ),
     "too_late": _l(
         "Too little time is left before this exam closes for the typing test's minutes."
     ),
@@ -103,11 +107,19 @@ def _seen_by(user_id: int):
 
 
 def draw_passage(
-    user_id: int, kind: PassageKind, purpose: PassagePurpose, rnd: random.Random
+    user_id: int,
+    kind: PassageKind,
+    purpose: PassagePurpose,
+    rnd: random.Random,
+    had_here: frozenset[int] = frozenset(),
 ) -> Passage | None:
     """Draw an active passage the user has never had; when the pool is used up, the one
     they had longest ago (a random one among equals). One statement: the pool with when
-    the user last had each."""
+    the user last had each.
+
+    ``had_here``: the passages of the user's earlier attempts in this sitting. None of them
+    comes back while another is left; a recording never does (heard, perhaps saved, within
+    the same sitting: its transcript could be typed at leisure), so then there is none."""
     seen = _seen_by(user_id)
     rows = db.session.execute(
         select(Passage, seen.c.last)
@@ -117,6 +129,9 @@ def draw_passage(
     ).all()
     # A passage with nothing the scorer counts (invisible characters only) cannot be scored.
     pool = [(p, last) for p, last in rows if scoring.has_characters(p.text)]
+    fresh_here = [(p, last) for p, last in pool if p.id not in had_here]
+    if fresh_here or kind == PassageKind.LISTEN:
+        pool = fresh_here
     if not pool:
         return None
     unseen = [p for p, last in pool if last is None]
@@ -248,9 +263,10 @@ def start(
     minutes = test.duration_minutes + candidate.extra_minutes
     if closes - now < timedelta(minutes=minutes, seconds=30):
         raise StartRefused("too_late")
-    passage = draw_passage(user.id, test.kind, PassagePurpose.EXAM, rnd)
+    had_here = frozenset(a.passage_id for a in mine)
+    passage = draw_passage(user.id, test.kind, PassagePurpose.EXAM, rnd, had_here)
     if passage is None:
-        raise StartRefused("no_passage")
+        raise StartRefused("all_heard" if had_here else "no_passage")
     frozen = rules_dict(test)
     frozen["duration_minutes"] += candidate.extra_minutes
     attempt = _new_attempt(user.id, passage, frozen, now)

@@ -11,7 +11,7 @@ import pytest
 from exams import engine as exam_engine
 from exams.models import Candidate, Outcome
 from exams.typing import engine, scoring
-from exams.typing.models import TypingReview, TypingState
+from exams.typing.models import Passage, PassageKind, TypingAttempt, TypingReview, TypingState
 from lms.accounts.services import ValidationFailed
 from lms.extensions import db
 from lms.timeutil import utcnow
@@ -43,6 +43,70 @@ def test_each_start_draws_a_passage_the_candidate_has_not_had(make_typing_sittin
     # The pool of four is used up: the one had longest ago (the first drawn) comes back.
     sitting = make_typing_sitting([agent], title="第五场")
     assert started(sitting, agent).passage_id == drawn[0]
+
+
+def test_a_second_attempt_of_a_sitting_never_gets_a_passage_it_had_while_another_is_left(
+    make_typing_sitting, agent, passages
+):
+    sitting = make_typing_sitting([agent], attempts_allowed=5)
+    earlier = make_typing_sitting([agent], title="十一月技能考试")
+    # Passages 1-3 had in another exam (long ago), the 4th in this one: 1-3 are "older", but
+    # the draw of this sitting's second attempt goes to one of them, not back to the 4th.
+    for p in passages[:3]:
+        db.session.add(
+            TypingAttempt(
+                user_id=agent.id,
+                sitting_id=earlier.id,
+                number=p.id,
+                passage_id=p.id,
+                target=p.text,
+                state="finished",
+                created_at=utcnow() - timedelta(days=40),
+            )
+        )
+    db.session.commit()
+    first = started(sitting, agent)
+    assert first.passage_id == passages[3].id  # never had
+    engine.finish(first)
+    db.session.commit()
+    second = started(sitting, agent)
+    assert second.passage_id in {p.id for p in passages[:3]}
+    engine.finish(second)
+    db.session.commit()
+    # Every exam passage had in this sitting: a passage to read may come back (the oldest).
+    for _ in range(2):
+        engine.finish(started(sitting, agent))
+        db.session.commit()
+    fifth = started(sitting, agent)
+    assert fifth.passage_id == first.passage_id
+
+
+def test_a_recording_heard_in_a_sitting_is_never_drawn_again_in_it(
+    make_typing_sitting, agent, typing_test
+):
+    from exams.typing.engine import StartRefused
+
+    typing_test.kind, typing_test.duration_minutes = PassageKind.LISTEN, 3
+    items = [
+        Passage(
+            title=f"录音{i}", kind=PassageKind.LISTEN, text="您好，我的银行卡丢了，请帮我挂失。"
+        )
+        for i in (1, 2)
+    ]
+    db.session.add_all(items)
+    db.session.commit()
+    sitting = make_typing_sitting([agent], attempts_allowed=5)
+    drawn = []
+    for _ in items:
+        attempt = started(sitting, agent)
+        drawn.append(attempt.passage_id)
+        engine.finish(attempt)
+        db.session.commit()
+    assert sorted(drawn) == sorted(p.id for p in items)
+    with pytest.raises(StartRefused) as refused:
+        started(sitting, agent)
+    assert refused.value.reason == "all_heard"
+    assert "每一段录音" in refused.value.messages[0]
 
 
 def test_practice_passages_are_never_drawn_for_an_exam_nor_exam_ones_for_practice(
