@@ -384,6 +384,7 @@ def result(attempt_id: int):
         errors_in_place=errors_in_place(scored.alignment) if show_text else None,
         held=attempt.review == TypingReview.HELD,
         voided=attempt.review == TypingReview.VOIDED,
+        seconds_used=int(engine.seconds_used(attempt)),
     )
 
 

@@ -18,7 +18,7 @@ from exams.typing.models import (
 )
 from exams.typing.review import REASON_LABELS, evidence_rows, timeline
 from lms.accounts.access import blueprint_roles
-from lms.accounts.models import Role
+from lms.accounts.models import Role, User
 from lms.accounts.services import ValidationFailed
 from lms.extensions import db
 
@@ -272,4 +272,13 @@ def review(attempt_id: int):
         reasons=REASON_LABELS,
         evidence=evidence_rows(attempt.evidence),
         points=timeline(attempt),
+        attempt_reviewer=reviewer_name(attempt),
     ), status
+
+
+def reviewer_name(attempt: TypingAttempt) -> str:
+    """Return who decided a held result (their name, else their username; "" if nobody)."""
+    if attempt.reviewed_by_id is None:
+        return ""
+    user = db.session.get(User, attempt.reviewed_by_id)
+    return (user.full_name or user.username) if user else ""

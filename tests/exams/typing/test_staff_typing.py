@@ -388,6 +388,26 @@ def test_review_decision_updates_the_candidates_result(trainer, make_typing_sitt
     assert again.status_code == 409
     db.session.refresh(attempt)
     assert attempt.review == TypingReview.CONFIRMED
+    page = body(trainer.get(f"/exams/typing/reviews/{attempt.id}"))
+    assert "王老师 认定成绩有效：现场监考确认" in page
+
+
+def test_the_review_page_of_a_result_never_held_says_so(trainer, make_typing_sitting, agent):
+    """Reached from the results table: no empty "why it is held", no "decided" by nobody."""
+    sitting = make_typing_sitting([agent])
+    cand = db.session.scalar(select(Candidate).where(Candidate.sitting_id == sitting.id))
+    attempt = engine.start(sitting, agent, cand)
+    engine.deliver(attempt)
+    engine.finish(attempt, now=attempt.started_at + timedelta(seconds=30))
+    db.session.commit()
+    assert attempt.review == TypingReview.NONE
+    page = body(trainer.get(f"/exams/typing/reviews/{attempt.id}"))
+    assert "系统自动评定：作答中没有看起来不可能的地方" in page
+    assert (
+        "暂缓认定的原因" not in page
+        and "认定成绩有效" not in page
+        and "<form" not in page.split('id="review-decision"')[1]
+    )
 
 
 def test_voiding_lets_the_candidate_sit_again(trainer, make_typing_sitting, agent):

@@ -152,6 +152,10 @@ def test_a_finished_test_refuses_snapshots_and_shows_its_result(agent_client, ty
     resp = agent_client.submit(f"/exam/typing/attempts/{attempt.id}/finish")
     page = text(agent_client.get(resp.location))
     assert 'id="result-speed"' in page
+    # The characters typed and the time used, beside the minutes the speed is over.
+    typed = len(scoring.units(attempt.target[:600]))
+    assert f'<dd id="result-typed">{typed}</dd>' in page
+    assert re.search(r'<dd id="result-time">9:0\d</dd>', page), page
     late = snap(agent_client, attempt, seq=2, text="再来")
     assert late.status_code == 409 and late.get_json()["reason"] == "finished"
 
