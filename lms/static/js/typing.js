@@ -404,7 +404,13 @@
       plays = data.plays_left;
       left.textContent = msg.msgPlaysLeft.replace("{n}", String(plays)); // the button waits for the end
       audio.src = `${msg.audioUrl}?token=${encodeURIComponent(data.token)}`;
-      audio.addEventListener("ended", showPlays, { once: true });
+      // A play is one hearing: at its end the element lets go of the recording, so that
+      // it has nothing left to replay with its own controls or a script.
+      audio.addEventListener("ended", () => {
+        audio.removeAttribute("src");
+        audio.load();
+        showPlays();
+      }, { once: true });
       audio.play().catch(showPlays);
       input.focus();
     });
