@@ -189,11 +189,25 @@ def test_edit(test_id: int):
 
 def _test_page(test: TypingTest | None):
     form = TypingTestForm()
-    if request.method == "GET" and test is not None:
-        form.title.data, form.kind.data = test.title, test.kind.value
+    in_use = test is not None and library.typing_test_in_use(test)
+    if test is not None and (request.method == "GET" or in_use):
+        # In use, the rule fields are disabled: a browser sends none of them, and those not
+        # sent are the test's own (one posted all the same is checked, and refused).
+        posted = request.form if request.method == "POST" else {}
+        if request.method == "GET":
+            form.title.data = test.title
+        if "kind" not in posted:
+            form.kind.data = test.kind.value
         for name in engine.DEFAULT_RULES:
             value = getattr(test, name)
-            getattr(form, name).data = value if name == "whole_passage" else _plain(value)
+            if name not in posted:
+                getattr(form, name).data = value if name == "whole_passage" else _plain(value)
+        if in_use:
+            for name in ("kind", *engine.DEFAULT_RULES):
+                getattr(form, name).render_kw = {
+                    **(getattr(form, name).render_kw or {}),
+                    "disabled": True,
+                }
     if form.validate_on_submit():
         try:
             saved = library.save_test(
@@ -214,7 +228,6 @@ def _test_page(test: TypingTest | None):
         else:
             flash(_("Typing test saved."), "success")
             return redirect(url_for("typing_staff.test_edit", test_id=saved.id))
-    in_use = test is not None and library.typing_test_in_use(test)
     return render_template(
         "exams/typing/staff/test_form.html", form=form, test=test, in_use=in_use
     ), (422 if form.errors or form.form_errors else 200)

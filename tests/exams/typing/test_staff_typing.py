@@ -2,6 +2,7 @@
 sittings with a typing component, and the demo's typing data."""
 
 import io
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -280,6 +281,24 @@ def test_bad_typing_rules_are_refused_and_nothing_saved(trainer, typing_test, ch
     assert count(TypingTest) == 1
     db.session.refresh(typing_test)
     assert typing_test.title == "月度打字测试" and typing_test.pass_speed == 60
+
+
+def test_a_test_in_use_shows_its_rules_disabled_and_saves_a_new_title_alone(
+    trainer, make_typing_sitting, agent
+):
+    """As a browser posts it: the disabled rule fields are not sent at all."""
+    sitting = make_typing_sitting([agent])
+    held_attempt(sitting, agent)
+    test = sitting.typing_test
+    page = body(trainer.get(f"/exams/typing/tests/{test.id}"))
+    for name in ("kind", "duration_minutes", "pass_speed", "min_accuracy", "speed_ceiling"):
+        assert re.search(rf'<(input|select)[^>]*\bdisabled\b[^>]*name="{name}"', page) or re.search(
+            rf'<(input|select)[^>]*name="{name}"[^>]*\bdisabled\b', page
+        ), name
+    resp = trainer.submit(f"/exams/typing/tests/{test.id}", {"title": "十二月打字测试"})
+    assert resp.status_code == 302
+    db.session.refresh(test)
+    assert test.title == "十二月打字测试" and test.pass_speed == 60 and test.duration_minutes == 10
 
 
 def test_rules_of_a_test_already_taken_cannot_change(trainer, make_typing_sitting, agent):
