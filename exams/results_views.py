@@ -3,6 +3,8 @@ score distribution and the item statistics.
 """
 
 import io
+import math
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from statistics import median
@@ -244,13 +246,23 @@ def typing_distribution(rows: list[ResultRow]) -> tuple[list, dict]:
     if not speeds:
         return [], {}
     top = max(max(speeds), max(float(a.speed_ceiling) for a in judged) / 2, 1.0)
+    # Bins of a round width (5, 10, 15 ... 字/分钟), so that every edge is a whole number
+    # and the pass speed (60 by default) falls on an edge, not inside a bin.
+    width = next((w for w in SPEED_BIN_WIDTHS if 10 * w >= top), math.ceil(top / 10))
+    pass_speed = Counter(a.pass_speed for a in judged).most_common(1)[0][0]
     summary = {
         "n": len(speeds),
         "passed": sum(1 for a in judged if a.passed),
         "held": held,
         "median": round(median(speeds), 1),
+        "pass_speed": pass_speed,
+        "pass_x": 10 + 48 * min(pass_speed / width, 10),
     }
-    return statistics.histogram(speeds, top, 10), summary
+    return statistics.histogram(speeds, 10 * width, 10), summary
+
+
+#: The widths a typing-speed bin may have, in 字/分钟 (the narrowest that holds the speeds).
+SPEED_BIN_WIDTHS = (5, 10, 15, 20, 30, 50, 60, 100)
 
 
 @bp.get("/sittings/<id:sitting_id>/results")

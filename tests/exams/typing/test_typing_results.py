@@ -29,6 +29,18 @@ def test_results_page_and_export_carry_the_typing_results(
     login(client, hr.username)
     page = text(client.get(f"/exams/sittings/{sitting.id}/results"))
     assert zh("Typing speed distribution") in page
+    # Bins of a round width (70 字/分钟 here, a ceiling of 250: 15 wide, up to 150) with
+    # whole-number edges; the pass speed on an edge, drawn as a line.
+    raw = client.get(f"/exams/sittings/{sitting.id}/results").get_data(as_text=True)
+    section = raw.split('id="typing-distribution"')[1].split("</section>")[0]
+    assert re.findall(r'class="axis">(\d+–\d+)<', section)[:5] == [
+        "0–15",
+        "15–30",
+        "30–45",
+        "45–60",
+        "60–75",
+    ]
+    assert 'class="pass-line" x1="202.0"' in section and "及格 60" in section
     assert str(attempt.net_speed) in page and zh("Typing result") in page
     resp = client.get(f"/exams/sittings/{sitting.id}/results.xlsx")
     ws = load_workbook(io.BytesIO(resp.data)).active
