@@ -14,6 +14,9 @@ def init_app(app) -> None:
     lms_demo.register(typing_demo.seed_typing)
     hooks.register()
     _register_audit_labels()
+    from exams.typing import fast_snapshot
+
+    fast_snapshot.install(app)
 
 
 def _register_template_helpers(app) -> None:

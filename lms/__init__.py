@@ -37,18 +37,19 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["LMS_LOCALE"] not in SUPPORTED_LOCALES:
         raise config_module.ConfigError(f"LMS_LOCALE must be one of {', '.join(SUPPORTED_LOCALES)}")
 
-    if app.config.get("PROXY_HOPS"):
-        # Behind a reverse proxy: take the client address and scheme from its headers.
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        hops = app.config["PROXY_HOPS"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     from lms import web
 
     app.url_map.converters["id"] = web.IdConverter
     configure_extensions(app)
     configure_blueprints(app)
     configure_hooks(app)
+    if app.config.get("PROXY_HOPS"):
+        # Behind a reverse proxy: take the client address and scheme from its headers
+        # (outermost, so that what a capability puts in front of the app sees them too).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     return app
 
 

@@ -124,6 +124,8 @@ def attempt(attempt_id: int):
         elapsed_ms=int((now - attempt.started_at).total_seconds() * 1000),
         equivalents=scoring.EQUIVALENT,
         passage_spans=passage_spans(attempt.target),
+        # The page waits this long between two snapshots (the server refuses closer ones).
+        min_gap_ms=int(SNAPSHOT_MIN_INTERVAL.total_seconds() * 1000) + 100,
     )
 
 
@@ -179,46 +181,61 @@ class BadSnapshot(ValueError):
     """Raise when a snapshot's body is not what the typing page sends."""
 
 
-def read_snapshot(raw: bytes | None) -> dict:
-    """Return {seq, text, client_ms, evidence} from a snapshot's JSON, or raise BadSnapshot."""
+def parse_snapshot(raw: bytes | None) -> tuple[dict | None, str]:
+    """Return ({seq, text, client_ms, evidence}, "") from a snapshot's JSON, or (None, why):
+    "unreadable", "seq", "too_long" or "unstorable". Needs no app: the snapshot's fast path
+    (exams.typing.fast_snapshot) reads it before any request context exists."""
     if not raw or len(raw) > MAX_SNAPSHOT_BYTES:
-        raise BadSnapshot(_("The typed text could not be read."))
+        return None, "unreadable"
     try:
         data = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise BadSnapshot(_("The typed text could not be read.")) from exc
+    except (ValueError, RecursionError):
+        return None, "unreadable"
     if not isinstance(data, dict):
-        raise BadSnapshot(_("The typed text could not be read."))
+        return None, "unreadable"
     seq, text, client_ms = data.get("seq"), data.get("text"), data.get("client_ms")
     if type(seq) is not int or not 1 <= seq <= 2**31 - 1:
-        raise BadSnapshot(_("The snapshot's sequence number must be a whole number from 1."))
+        return None, "seq"
     if not isinstance(text, str) or len(text) > engine.MAX_TEXT:
-        raise BadSnapshot(_("The typed text must be at most %(n)d characters.", n=engine.MAX_TEXT))
+        return None, "too_long"
     if UNSTORABLE.search(text):
-        raise BadSnapshot(_("The typed text contains a character that cannot be stored."))
+        return None, "unstorable"
     if type(client_ms) is not int or not 0 <= client_ms < 2**31:
-        raise BadSnapshot(_("The typed text could not be read."))
-    return {
-        "seq": seq,
-        "text": text,
-        "client_ms": client_ms,
-        "evidence": read_evidence(data.get("evidence")),
-    }
+        return None, "unreadable"
+    evidence = parse_evidence(data.get("evidence"))
+    if evidence is None:
+        return None, "unreadable"
+    return {"seq": seq, "text": text, "client_ms": client_ms, "evidence": evidence}, ""
 
 
-def read_evidence(raw) -> dict:
-    """Return the known counters of the page's evidence, each a sane non-negative number."""
+def read_snapshot(raw: bytes | None) -> dict:
+    """Return {seq, text, client_ms, evidence} from a snapshot's JSON, or raise BadSnapshot."""
+    data, why = parse_snapshot(raw)
+    if data is not None:
+        return data
+    if why == "seq":
+        raise BadSnapshot(_("The snapshot's sequence number must be a whole number from 1."))
+    if why == "too_long":
+        raise BadSnapshot(_("The typed text must be at most %(n)d characters.", n=engine.MAX_TEXT))
+    if why == "unstorable":
+        raise BadSnapshot(_("The typed text contains a character that cannot be stored."))
+    raise BadSnapshot(_("The typed text could not be read."))
+
+
+def parse_evidence(raw) -> dict | None:
+    """Return the known counters of the page's evidence, each a sane non-negative number
+    (None: not what the page sends)."""
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise BadSnapshot(_("The typed text could not be read."))
+        return None
     out = {}
     for name, limit in EVIDENCE_FIELDS.items():
         value = raw.get(name)
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-            raise BadSnapshot(_("The typed text could not be read."))
+            return None
         out[name] = min(max(value, 0), limit)
     return out
 

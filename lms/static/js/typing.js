@@ -273,11 +273,21 @@
 
   const body = () => JSON.stringify({ seq, text: committed, client_ms: elapsedMs(), evidence });
 
+  // Two snapshots closer than this are refused (429): one wanted sooner waits for the gap.
+  const minGapMs = Number(msg.minGapMs) || 600;
+  let lastSentAt = -Infinity;
+  let gapTimer = null;
   const sendSnapshot = async () => {
     if (stopped || performance.now() < backoffUntil) return;
     if (inFlight) { wantNow = true; return; }
+    const wait = lastSentAt + minGapMs - performance.now();
+    if (wait > 0) {
+      if (!gapTimer) gapTimer = setTimeout(() => { gapTimer = null; sendSnapshot(); }, wait);
+      return;
+    }
     inFlight = true;
     wantNow = false;
+    lastSentAt = performance.now();
     seq += 1;
     const text = committed;
     remember();
