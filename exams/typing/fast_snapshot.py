@@ -37,11 +37,12 @@ from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SecureCookieSessionInterface, session_json_serializer
 from flask_wtf.csrf import same_origin
 from itsdangerous import BadData, URLSafeTimedSerializer
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from werkzeug.http import parse_cookie
 from werkzeug.wsgi import get_host
 
 from lms import overload, security
+from lms.errors import UNAVAILABLE
 from lms.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,10 @@ log = logging.getLogger(__name__)
 #: The snapshot's address (typing.snapshot), with an id as lms.web.IdConverter takes it.
 PATH = re.compile(r"/exam/typing/attempts/([1-9][0-9]{0,9})/snapshot")
 MAX_ID = 2**31 - 1
+#: The environ key under which a database failure met here is handed to Flask (see
+#: :func:`raise_if_unavailable`), which answers it 503 as lms.errors does.
+UNAVAILABLE_KEY = "lms.fast_snapshot.unavailable"
+DIGITS = re.compile(r"[0-9]{1,9}")
 #: What typing.js sends; any other type goes to Flask.
 CONTENT_TYPE = "application/json"
 #: The view's headers on an accepted snapshot (lms.security.set_headers and the view's).
@@ -87,6 +92,7 @@ class SnapshotFastPath:
         config = self.app.config
         return bool(
             config.get("TYPING_FAST_SNAPSHOT", True)
+            and not self.app.debug  # jsonify indents its JSON then
             and config.get("WTF_CSRF_ENABLED", True)
             and config.get("WTF_CSRF_CHECK_DEFAULT", True)
             and "POST" in config.get("WTF_CSRF_METHODS", ("POST",))
@@ -117,8 +123,15 @@ class SnapshotFastPath:
             return None
         try:
             return self._take(attempt_id, session, data)
-        except SQLAlchemyError:
-            # Flask runs the snapshot again and answers the failure as it answers any.
+        except SQLAlchemyError as exc:
+            if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+                return None  # a connection that died under it: the view tries another
+            if isinstance(exc, UNAVAILABLE):
+                # The database down, locked or its pool exhausted: Flask answers 503
+                # Retry-After as for any request (lms.errors), not trying a second time.
+                environ[UNAVAILABLE_KEY] = exc
+                return None
+            # Anything else: the view runs the snapshot again and answers as it answers any.
             log.warning("typing snapshot fast path: database error, left to Flask", exc_info=True)
             return None
 
@@ -274,18 +287,32 @@ class _TaggedJSON(TaggedJSONSerializer):
 
 
 def _read_body(environ) -> bytes | None:
-    """Read the body when its length is given and small; put it back for Flask either way."""
+    """Read the body when its length is given (ASCII digits, no Transfer-Encoding) and
+    small; put what was read back for Flask either way. A body cut short keeps its declared
+    length, so that Flask sees it cut short too (400)."""
     from exams.typing.candidate_views import MAX_SNAPSHOT_BYTES
 
     length = environ.get("CONTENT_LENGTH", "")
-    if not length.isdigit() or not 0 < int(length) <= MAX_SNAPSHOT_BYTES:
+    if environ.get("HTTP_TRANSFER_ENCODING") or not DIGITS.fullmatch(length):
+        return None
+    if not 0 < int(length) <= MAX_SNAPSHOT_BYTES:
         return None
     raw = environ["wsgi.input"].read(int(length))
     environ["wsgi.input"] = io.BytesIO(raw)
-    environ["CONTENT_LENGTH"] = str(len(raw))
     return raw if len(raw) == int(length) else None
+
+
+def raise_if_unavailable() -> None:
+    """Raise again, in Flask, the database failure the fast path met on this request (a
+    before_request hook: lms.errors answers it 503 Retry-After, nothing tried twice)."""
+    from flask import request
+
+    error = request.environ.pop(UNAVAILABLE_KEY, None)
+    if error is not None:
+        raise error
 
 
 def install(app) -> None:
     """Put the fast path in front of ``app``'s WSGI callable."""
     app.wsgi_app = SnapshotFastPath(app, app.wsgi_app)
+    app.before_request_funcs.setdefault(None, []).insert(0, raise_if_unavailable)

@@ -330,6 +330,8 @@
       backoffUntil = Math.max(backoffUntil, performance.now() + jitter);
     } finally {
       inFlight = false;
+      // The server counts the gap from when it took this one: from its answer, to be safe.
+      lastSentAt = performance.now();
       if (wantNow && !stopped && committed !== acked) sendSnapshot();
     }
   };

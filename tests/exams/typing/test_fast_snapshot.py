@@ -242,3 +242,75 @@ def test_another_agents_attempt_reaches_flask_and_is_not_found(
     resp = post(other_agent_client, attempt, attempt.seq + 1, "代打")
     assert resp.status_code == 404 and to_flask == [SNAPSHOT.format(attempt.id)]
     assert kept(attempt) == before
+
+
+def test_a_chunked_body_or_an_odd_length_is_left_to_flask(
+    app, agent_client, typing_sitting, to_flask
+):
+    attempt = start(agent_client, typing_sitting)
+    before = kept(attempt)
+    resp = post(
+        agent_client, attempt, attempt.seq + 1, "您好", headers={"Transfer-Encoding": "chunked"}
+    )
+    assert to_flask == [SNAPSHOT.format(attempt.id)]
+    assert resp.status_code < 500
+    # A length of digits that are not ASCII ("²".isdigit() is True): Flask answers, not a 500.
+    from werkzeug.test import EnvironBuilder
+
+    environ = EnvironBuilder(
+        path=SNAPSHOT.format(attempt.id),
+        method="POST",
+        data=json.dumps({"seq": attempt.seq + 1, "text": "您好", "client_ms": 1}),
+        content_type="application/json",
+        headers={"X-CSRFToken": agent_client.csrf_token()},
+    ).get_environ()
+    environ["CONTENT_LENGTH"] = "²"
+    statuses = []
+    b"".join(app(environ, lambda status, headers, exc=None: statuses.append(status)))
+    assert len(to_flask) == 2 and not statuses[0].startswith("5"), statuses
+    if resp.status_code != 200:
+        assert kept(attempt) == before
+
+
+def test_in_debug_mode_every_snapshot_goes_to_the_view(app, agent_client, typing_sitting, to_flask):
+    attempt = start(agent_client, typing_sitting)
+    app.debug = True  # jsonify indents then: the fast path would answer otherwise
+    try:
+        resp = post(agent_client, attempt, attempt.seq + 1, "您好")
+    finally:
+        app.debug = False
+    assert resp.status_code == 200 and to_flask == [SNAPSHOT.format(attempt.id)]
+
+
+def test_the_database_down_is_answered_503_once_not_tried_twice(
+    app, agent_client, typing_sitting, to_flask
+):
+    """The fast path's database unreachable (its own engine pointed at a closed port): the
+    answer is lms.errors' 503 with Retry-After, through Flask, which does not try again."""
+    from sqlalchemy import create_engine
+
+    attempt = start(agent_client, typing_sitting)
+    before = kept(attempt)
+    fast = app.wsgi_app
+    dead = create_engine(f"postgresql+psycopg://nobody@127.0.0.1:{web_free_port()}/none")
+    saved, fast._engine = fast._engine, dead
+    views_run = []
+    view = app.view_functions["typing.snapshot"]
+    app.view_functions["typing.snapshot"] = lambda **kw: views_run.append(kw) or view(**kw)
+    try:
+        resp = post(agent_client, attempt, attempt.seq + 1, "您好")
+    finally:
+        fast._engine = saved
+        app.view_functions["typing.snapshot"] = view
+        dead.dispose()
+    assert resp.status_code == 503 and resp.headers["Retry-After"]
+    assert to_flask == [SNAPSHOT.format(attempt.id)] and views_run == []
+    assert kept(attempt) == before
+
+
+def web_free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
