@@ -41,13 +41,11 @@ http {{
     fastcgi_temp_path {workdir}/nginx-fastcgi;
     uwsgi_temp_path {workdir}/nginx-uwsgi;
     scgi_temp_path {workdir}/nginx-scgi;
-    upstream lms_web {{
-        server 127.0.0.1:{upstream};{keepalive}
-    }}
+{upstreams}
     server {{
         listen 127.0.0.1:{port};
         {body_size}
-        location / {{{location}}}
+{locations}
     }}
 }}
 """
@@ -68,39 +66,56 @@ def _directive(text: str, name: str) -> str:
     return found.group(1)
 
 
-def upstream_block(text: str) -> str:
-    """Return the body of the deploy file's ``upstream`` block."""
-    block = re.search(r"^upstream \w+ \{\n(.*?)^\}", text, re.MULTILINE | re.DOTALL)
-    if not block:
+def upstream_blocks(text: str) -> list[tuple[str, str]]:
+    """Return the deploy file's ``upstream`` blocks: (name, body), in order."""
+    blocks = re.findall(r"^upstream (\w+) \{\n(.*?)^\}", text, re.MULTILINE | re.DOTALL)
+    if not blocks:
         raise ValueError(f"{DEPLOY_CONF} has no upstream block")
-    return block.group(1)
+    return blocks
 
 
-def config(workdir: str, port: int, upstream: int) -> str:
-    """Return the benchmark's nginx.conf: the deploy file's upstream keep-alive settings,
-    body size and ``location /`` block, on 127.0.0.1:port, forwarding to upstream."""
-    text = DEPLOY_CONF.read_text(encoding="utf-8")
-    keep = re.findall(r"^\s*(keepalive\w*\s[^;]*;)", upstream_block(text), re.MULTILINE)
-    if not keep:
-        raise ValueError(f"{DEPLOY_CONF}'s upstream keeps no connection alive")
-    block = re.search(r"^([ \t]*)location / \{\n(.*?)^\1\}", text, re.MULTILINE | re.DOTALL)
-    if not block:
+def proxied_locations(text: str) -> list[tuple[str, str]]:
+    """Return the deploy file's ``location`` blocks that proxy: (match, body), in order."""
+    found = re.findall(
+        r"^([ \t]*)location ([^{\n]+?) \{\n(.*?)^\1\}", text, re.MULTILINE | re.DOTALL
+    )
+    out = [(match, body) for _indent, match, body in found if "proxy_pass " in body]
+    if not any(match == "/" for match, _ in out):
         raise ValueError(f"{DEPLOY_CONF} has no 'location /' block")
-    location = re.sub(r"\$host\b", "$http_host", block.group(2))
+    return out
+
+
+def config(workdir: str, port: int, upstreams: dict[str, int]) -> str:
+    """Return the benchmark's nginx.conf: the deploy file's upstreams with their keep-alive
+    settings, its body size and proxied ``location`` blocks, on 127.0.0.1:port. Each
+    upstream forwards to the port ``upstreams`` gives it, or lms_web's when none."""
+    text = DEPLOY_CONF.read_text(encoding="utf-8")
+    blocks = []
+    for name, body in upstream_blocks(text):
+        keep = re.findall(r"^\s*(keepalive\w*\s[^;]*;)", body, re.MULTILINE)
+        if not keep:
+            raise ValueError(f"{DEPLOY_CONF}'s upstream {name} keeps no connection alive")
+        to = upstreams.get(name, upstreams["lms_web"])
+        lines = "".join(f"\n        {line}" for line in keep)
+        blocks.append(f"    upstream {name} {{\n        server 127.0.0.1:{to};{lines}\n    }}")
+    locations = []
+    for match, body in proxied_locations(text):
+        body = re.sub(r"\$host\b", "$http_host", body)
+        locations.append(f"        location {match} {{\n{body}        }}")
     return CONF.format(
         workdir=workdir,
         port=port,
-        upstream=upstream,
-        keepalive="".join(f"\n        {line}" for line in keep),
+        upstreams="\n".join(blocks),
         body_size=_directive(text, "client_max_body_size"),
-        location="\n" + location,
+        locations="\n".join(locations),
     )
 
 
-def start(workdir: str, port: int, upstream: int) -> subprocess.Popen:
-    """Start nginx on 127.0.0.1:port in front of upstream; return it once it listens."""
+def start(workdir: str, port: int, upstreams: dict[str, int]) -> subprocess.Popen:
+    """Start nginx on 127.0.0.1:port in front of the upstreams (see config); return it once
+    it listens."""
     path = Path(workdir) / "nginx.conf"
-    path.write_text(config(workdir, port, upstream), encoding="utf-8")
+    path.write_text(config(workdir, port, upstreams), encoding="utf-8")
     proc = subprocess.Popen([binary(), "-c", str(path), "-g", "daemon off;"])
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

@@ -1,18 +1,21 @@
 """Load a real gunicorn the way a monthly exam does, then check nothing acknowledged was lost.
 
 python -m bench.exam_load --candidates N [--database-url URL] [--workers 5] [--threads 4]
-    [--start-window 10] [--save-every 15] [--duration 180] [--ramp] [--json PATH]
+    [--snapshot-workers 8] [--start-window 10] [--save-every 15] [--duration 180] [--ramp]
+    [--json PATH]
 
 Seeds a fresh database (SQLite in a temp dir, or the given PostgreSQL URL, wiped) with N
 agents, a 26-question paper of the demo bank's types and an open sitting for them all;
 starts gunicorn (W workers x T threads) on 127.0.0.1, behind nginx as in production
-(bench._proxy; --proxy none: gunicorn alone), and signs every candidate in (its
-own cookie jar and connection, as a browser). Measured: each candidate starts the sitting
-at a random moment within the start window, opens the exam page, changes one answer and
-saves it as static/js/exam.js does every save-every seconds (+-20 %), and after duration
-seconds submits with its last changes as the page's final submit does. Then the database,
-read directly, must hold every item's last acknowledged answer and one attempt per
-candidate finalised exactly once: only then does it print lost=0 (exit status 1 otherwise).
+(bench._proxy; --proxy none: gunicorn alone) with the typing snapshots' own gunicorn beside
+it as lms-snapshots.service has it (--snapshot-workers sync workers at its Nice=; 0: none),
+and signs every candidate in (its own cookie jar and connection, as a browser). Measured:
+each candidate starts the sitting at a random moment within the start window, opens the
+exam page, changes one answer and saves it as static/js/exam.js does every save-every
+seconds (+-20 %), and after duration seconds submits with its last changes as the page's
+final submit does. Then the database, read directly, must hold every item's last
+acknowledged answer and one attempt per candidate finalised exactly once: only then does
+it print lost=0 (exit status 1 otherwise).
 
 --ramp runs N = 250, 500, 1000, 2000, 3000, 4000 (or --steps) until one misses a target
 (start p99 <= 2 s, save p99 <= 150 ms, no errors, nothing lost), then halves the gap
@@ -24,7 +27,9 @@ the machine: on few cores the generator's own CPU is part of the latency measure
 import asyncio
 import contextlib
 import json
+import os
 import random
+import re
 import resource
 import shutil
 import ssl
@@ -39,7 +44,14 @@ from bench._exam_client import KINDS, Candidate, Failed, Stats, new_client
 from bench.exams import HOST, free_port, server_times, start_server, stop_server
 from lms.config import normalise_database_url
 
+DEPLOY = Path(__file__).resolve().parent.parent / "deploy" / "systemd"
+#: The load generator's priority while it runs (see generator_priority).
+CLIENT_NICE = -5
 TARGETS = {"start_p99_ms": 2000, "save_p99_ms": 150}
+#: The snapshots' workers' priority over the rest, as lms-snapshots.service sets it (Nice=).
+SNAPSHOT_NICE = int(
+    re.search(r"^Nice=(-?\d+)$", (DEPLOY / "lms-snapshots.service").read_text("utf-8"), re.M)[1]
+)
 RAMP_STEPS = [250, 500, 1000, 2000, 3000, 4000]
 #: Sign-ins before the measured phase: enough at once to be quick, not a stampede.
 SIGN_IN_CONCURRENCY = 20
@@ -129,7 +141,10 @@ def figures_of(args, n: int, cands, stats: Stats, seconds: float, verdict, url: 
     figures: dict = {"candidates": n, "signed_in": len(cands)}
     figures["database"] = url.split(":", 1)[0].split("+")[0]
     figures["gunicorn"] = f"{args.workers}x{args.threads}"
+    if snapshots_split(args):
+        figures["gunicorn"] += f" + snapshots {args.snapshot_workers}x1 (nice {args.snapshot_nice})"
     figures["proxy"] = proxy_of(args)
+    figures["client_nice"] = args.client_nice
     for kind in kinds_of(args):
         figures.update(summarise(kind, stats.ms[kind] or [0.0]))
         figures[f"{kind}_requests"] = len(stats.ms[kind])
@@ -158,6 +173,38 @@ def figures_of(args, n: int, cands, stats: Stats, seconds: float, verdict, url: 
     figures["lost_answers"] = verdict.lost_answers
     figures["attempts_not_finalised_once"] = verdict.bad_attempts
     return figures
+
+
+@contextlib.contextmanager
+def generator_priority(nice: int):
+    """Run the load generator (this process, once the servers are started) at ``nice``
+    added to its niceness, and back after: the browsers of a real exam are not on the
+    server, so their pages must not wait behind it for the CPU; the generator's own delay
+    left is reported apart (client_loop_lag). Raising a priority needs root: without it,
+    the generator runs as it is."""
+    before = os.nice(0)
+    if nice > 0 or (nice < 0 and os.geteuid() == 0):
+        os.nice(nice)
+    try:
+        yield
+    finally:
+        changed = os.nice(0) - before
+        if changed < 0 or (changed > 0 and os.geteuid() == 0):
+            os.nice(-changed)
+
+
+def priorities(split: bool, nice: int) -> tuple[int, int]:
+    """Return the niceness to add to the snapshots' server and to the other one: ``nice``
+    for the snapshots, or (without the right to raise a priority) its opposite for the
+    rest, the same difference."""
+    if not split or nice >= 0:
+        return (nice if split else 0), 0
+    return (nice, 0) if os.geteuid() == 0 else (0, -nice)
+
+
+def snapshots_split(args) -> bool:
+    """Tell whether the snapshots had gunicorn workers of their own (behind nginx only)."""
+    return proxy_of(args) == "nginx" and args.snapshot_workers > 0
 
 
 def proxy_of(args) -> str:
@@ -194,19 +241,41 @@ def run_once(args, n: int, workdir: Path, during=None) -> dict:
     sitting_id, usernames = _exam_db.seed(url, str(workdir), n, minutes, typing=args.typing)
     port = free_port()
     proxied = proxy_of(args) == "nginx"
-    server = start_server(url, str(workdir), port, args.workers, args.threads, proxied)
-    nginx = None
+    # The snapshots' priority over the rest: theirs raised (root only), or the rest's lowered.
+    snap_nice, web_nice = priorities(snapshots_split(args), args.snapshot_nice)
+    server = start_server(
+        url, str(workdir), port, args.workers, args.threads, proxied, nice=web_nice
+    )
+    nginx = snapshots = None
     try:
         if proxied:
+            upstreams = {"lms_web": port}
+            if args.snapshot_workers:  # as lms-snapshots.service: its own sync workers
+                upstreams["lms_snapshots"] = free_port()
+                snapshots = start_server(
+                    url,
+                    str(workdir),
+                    upstreams["lms_snapshots"],
+                    args.snapshot_workers,
+                    1,
+                    proxied,
+                    name="gunicorn-snapshots",
+                    nice=snap_nice,
+                )
             front = free_port()
-            nginx = _proxy.start(str(workdir), front, port)
+            nginx = _proxy.start(str(workdir), front, upstreams)
             port = front
         base = f"http://{HOST}:{port}"
         hook = (lambda stats, cands: during(server, stats, cands)) if during else None
-        cands, stats, seconds = asyncio.run(run_clients(base, sitting_id, usernames, args, hook))
+        with generator_priority(args.client_nice):
+            cands, stats, seconds = asyncio.run(
+                run_clients(base, sitting_id, usernames, args, hook)
+            )
     finally:
         if nginx is not None:
             _proxy.stop(nginx)
+        if snapshots is not None:
+            stop_server(snapshots)
         stop_server(server)
     log = {c.username: c.sends for c in cands}
     (workdir / "sends.json").write_text(
@@ -237,7 +306,7 @@ def print_run(args, f: dict, stats: Stats, verdict) -> None:
         f"bench.exam_load: {f['candidates']} candidates, {f['database']}, gunicorn {f['gunicorn']}"
         f"{' behind nginx' if f['proxy'] == 'nginx' else ''} on {HOST};"
         f" start within {args.start_window:g} s, a save every {args.save_every:g} s,"
-        f" submit after {args.duration:g} s"
+        f" submit after {args.duration:g} s; the load generator at nice {f['client_nice']:+d}"
     )
     for kind in kinds_of(args):
         print(
@@ -340,6 +409,25 @@ def arguments(argv=None):
         choices=("auto", "nginx", "none"),
         default="auto",
         help="in front of gunicorn: nginx as deploy/nginx/lms.conf has it (auto: if installed)",
+    )
+    p.add_argument(
+        "--snapshot-workers",
+        type=int,
+        default=8,
+        help="behind nginx: gunicorn sync workers of the typing snapshots' own"
+        " (lms-snapshots.service); 0: the snapshots go to the other workers",
+    )
+    p.add_argument(
+        "--snapshot-nice",
+        type=int,
+        default=SNAPSHOT_NICE,
+        help="niceness added to the snapshots' workers (default: lms-snapshots.service's Nice=)",
+    )
+    p.add_argument(
+        "--client-nice",
+        type=int,
+        default=CLIENT_NICE,
+        help="niceness added to the load generator while it runs (root: negative allowed)",
     )
     p.add_argument("--start-window", type=float, default=10, help="seconds over which all start")
     p.add_argument("--save-every", type=float, default=15, help="seconds between saves")

@@ -217,9 +217,20 @@ def _logged_at(fields: list[str]) -> float | None:
     return stamp.timestamp()
 
 
-def start_server(url: str, tmp: str, port: int, workers: int, threads: int, proxied: bool = False):
+def start_server(
+    url: str,
+    tmp: str,
+    port: int,
+    workers: int,
+    threads: int,
+    proxied: bool = False,
+    name: str = "gunicorn",
+    nice: int = 0,
+):
     """Start gunicorn on 127.0.0.1:port; return the process once /healthz answers
-    (``proxied``: behind one proxy, bench._proxy's nginx, trusted as production trusts it)."""
+    (``proxied``: behind one proxy, bench._proxy's nginx, trusted as production trusts it;
+    ``name``: of its output's log; ``nice``: added to its CPU niceness, as systemd's Nice=).
+    Several servers share the access log (appended a line at a time)."""
     gunicorn = Path(sys.executable).with_name("gunicorn")
     cmd = [str(gunicorn)] if gunicorn.exists() else [sys.executable, "-m", "gunicorn"]
     cmd += ["-w", str(workers), "--threads", str(threads), "-b", f"{HOST}:{port}"]
@@ -243,8 +254,15 @@ def start_server(url: str, tmp: str, port: int, workers: int, threads: int, prox
     )
     if proxied:
         env["LMS_PROXY_HOPS"] = "1"
-    log = open(Path(tmp) / "gunicorn.log", "wb")  # noqa: SIM115 (closed with the process)
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    log = open(Path(tmp) / f"{name}.log", "wb")  # noqa: SIM115 (closed with the process)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        preexec_fn=(lambda: os.nice(nice)) if nice else None,
+    )
     proc.log = log
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -78,7 +78,11 @@ def test_unit_runs_a_real_command_from_the_checkout(path, bare_app):
             isinstance(node, ast.Assign) and any(getattr(t, "id", "") == attr for t in node.targets)
             for node in tree.body
         ), f"{module}.py defines no {attr}"
-        assert options.bind == ["127.0.0.1:8000"]  # the nginx upstream
+        # The address of an nginx upstream: lms-web's, or the typing snapshots' own.
+        conf = (DEPLOY / "nginx" / "lms.conf").read_text(encoding="utf-8")
+        want = {"lms-web.service": "127.0.0.1:8000", "lms-snapshots.service": "127.0.0.1:8001"}
+        assert options.bind == [want[path.name]]
+        assert f"server {want[path.name]};" in conf
     else:
         pytest.fail(f"{path.name} runs {program.name}, neither flask nor gunicorn")
 
@@ -202,11 +206,38 @@ def test_nginx_closes_an_idle_upstream_connection_before_gunicorn_does():
     """Else gunicorn may close a kept-alive connection as nginx sends a POST on it, and
     nginx, which never resends a POST, answers 502: a snapshot refused for nothing."""
     conf = (DEPLOY / "nginx" / "lms.conf").read_text(encoding="utf-8")
-    upstream = re.search(r"^upstream \w+ \{(.*?)^\}", conf, re.MULTILINE | re.DOTALL).group(1)
-    nginx_idle = re.search(r"keepalive_timeout\s+(\d+)s;", upstream)
-    assert nginx_idle, "the upstream keeps connections alive 60 s (nginx's default)"
-    command = unit(DEPLOY / "systemd" / "lms-web.service")["Service"]["ExecStart"]
-    # gunicorn's --keep-alive, 2 s unless the unit sets it.
-    set_ = re.search(r"--keep-alive[= ](\d+)", command)
-    gunicorn_idle = int(set_.group(1)) if set_ else 2
-    assert int(nginx_idle.group(1)) < gunicorn_idle
+    upstreams = re.findall(r"^upstream (\w+) \{(.*?)^\}", conf, re.MULTILINE | re.DOTALL)
+    assert [name for name, _ in upstreams] == ["lms_web", "lms_snapshots"]
+    for (_name, upstream), service in zip(
+        upstreams, ("lms-web.service", "lms-snapshots.service"), strict=True
+    ):
+        nginx_idle = re.search(r"keepalive_timeout\s+(\d+)s;", upstream)
+        assert nginx_idle, "the upstream keeps connections alive 60 s (nginx's default)"
+        command = unit(DEPLOY / "systemd" / service)["Service"]["ExecStart"]
+        # gunicorn's --keep-alive, 2 s unless the unit sets it.
+        set_ = re.search(r"--keep-alive[= ](\d+)", command)
+        gunicorn_idle = int(set_.group(1)) if set_ else 2
+        assert int(nginx_idle.group(1)) < gunicorn_idle
+
+
+def test_the_typing_snapshots_go_to_their_own_workers_and_nothing_else_does():
+    """nginx's location for the snapshots matches their address only, and forwards as /."""
+    conf = (DEPLOY / "nginx" / "lms.conf").read_text(encoding="utf-8")
+    blocks = dict(
+        (match, body)
+        for _indent, match, body in re.findall(
+            r"^([ \t]*)location ([^{\n]+?) \{\n(.*?)^\1\}", conf, re.MULTILINE | re.DOTALL
+        )
+    )
+    snap = "~ ^/exam/typing/attempts/[0-9]+/snapshot$"
+    assert blocks[snap] == blocks["/"].replace("http://lms_web;", "http://lms_snapshots;")
+    pattern = re.compile(snap[2:])
+    assert pattern.search("/exam/typing/attempts/12/snapshot")
+    for other in (
+        "/exam/typing/attempts/12/finish",
+        "/exam/typing/attempts/12",
+        "/exam/typing/attempts/12/snapshot/x",
+        "/exam/attempts/12/save",
+    ):
+        assert not pattern.search(other), other
+    assert unit(DEPLOY / "systemd" / "lms-snapshots.service")["Service"]["Nice"] == "-5"

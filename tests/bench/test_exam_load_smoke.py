@@ -137,7 +137,7 @@ def test_exam_load_runs_against_gunicorn_alone_too(tmp_path):
 def test_the_benchmarks_nginx_forwards_what_the_deploy_file_does(tmp_path):
     """Every proxy_ directive of production's ``location /`` is in the benchmark's nginx
     (the Host with its port), and nginx itself accepts the file."""
-    conf = _proxy.config(str(tmp_path), 18080, 18000)
+    conf = _proxy.config(str(tmp_path), 18080, {"lms_web": 18000, "lms_snapshots": 18001})
     deploy = _proxy.DEPLOY_CONF.read_text(encoding="utf-8")
     wanted = re.findall(r"^\s*(proxy_[^;]*;)", deploy, re.MULTILINE)
     assert len(wanted) >= 8
@@ -145,6 +145,13 @@ def test_the_benchmarks_nginx_forwards_what_the_deploy_file_does(tmp_path):
         assert line.replace("$host", "$http_host") in conf
     assert "keepalive 32;" in conf and "keepalive_timeout 1s;" in conf
     assert "listen 127.0.0.1:18080;" in conf
+    # Each upstream to its server, the snapshots' location to theirs.
+    assert "upstream lms_web {\n        server 127.0.0.1:18000;" in conf
+    assert "upstream lms_snapshots {\n        server 127.0.0.1:18001;" in conf
+    assert (
+        "location ~ ^/exam/typing/attempts/[0-9]+/snapshot$ {\n        proxy_pass http://lms_snapshots;"
+        in conf
+    )
     (tmp_path / "nginx.conf").write_text(conf, encoding="utf-8")
     checked = subprocess.run(
         [_proxy.binary(), "-t", "-c", str(tmp_path / "nginx.conf")],
