@@ -10,7 +10,7 @@ one, not too soon after it, not the end of a whole passage. It runs the view's o
 statements (exams.typing.engine: SNAPSHOT_STATE, TAKE_AND_KEEP) and answers as the view
 does.
 
-Anything else, down to a query string or an unknown header of CSRF, goes on to Flask
+Anything else, down to a query string or the token in a form field, goes on to Flask
 unchanged (the body put back): the view answers every refusal and error as before, in
 the user's language. Nothing is written before the fast path has decided to take the
 snapshot, and the write itself is the view's conditional one; when it takes nothing (a
@@ -22,7 +22,8 @@ names, time limit, and the referrer of an HTTPS request under WTF_CSRF_SSL_STRIC
 the overload shedding of lms.overload, the NUL refusal of lms.web (no query string is
 taken), and the live-session conditions of lms.accounts.sessions inside the statement.
 Configurations it does not reproduce (CSRF off, TRUSTED_HOSTS, another session
-interface, TYPING_FAST_SNAPSHOT = False) send every snapshot to Flask.
+interface, debug mode, the view at another address, TYPING_FAST_SNAPSHOT = False) send
+every snapshot to Flask.
 """
 
 import hmac
@@ -49,6 +50,8 @@ log = logging.getLogger(__name__)
 
 #: The snapshot's address (typing.snapshot), with an id as lms.web.IdConverter takes it.
 PATH = re.compile(r"/exam/typing/attempts/([1-9][0-9]{0,9})/snapshot")
+#: The view's rule PATH stands for: the fast path is off if the view moves.
+RULE = ("typing.snapshot", "/exam/typing/attempts/<id:attempt_id>/snapshot", "POST")
 MAX_ID = 2**31 - 1
 #: The environ key under which a database failure met here is handed to Flask (see
 #: :func:`raise_if_unavailable`), which answers it 503 as lms.errors does.
@@ -76,6 +79,7 @@ class SnapshotFastPath:
         self.wsgi_app = wsgi_app
         self._engine = None
         self._serializers: dict = {}
+        self._routed: bool | None = None
 
     def __call__(self, environ, start_response):
         if environ.get("REQUEST_METHOD") == "POST" and environ.get("CONTENT_TYPE") == CONTENT_TYPE:
@@ -99,7 +103,18 @@ class SnapshotFastPath:
             and config.get("TRUSTED_HOSTS") is None
             and type(self.app.session_interface) is SecureCookieSessionInterface
             and self.app.session_interface.serializer is session_json_serializer
+            and self.routed()
         )
+
+    def routed(self) -> bool:
+        """Tell whether PATH is still the snapshot view's address (read once)."""
+        if self._routed is None:
+            endpoint, rule, method = RULE
+            self._routed = any(
+                r.endpoint == endpoint and r.rule == rule and method in (r.methods or ())
+                for r in self.app.url_map.iter_rules()
+            )
+        return self._routed
 
     def _try(self, environ, attempt_id: int) -> bytes | None:
         """Take the snapshot and return the answer's body, or None for Flask to answer."""

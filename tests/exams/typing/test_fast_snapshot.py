@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from exams.typing import candidate_views
+from exams.typing import candidate_views, fast_snapshot
 from exams.typing.fast_snapshot import SnapshotFastPath
 from exams.typing.models import TypingAttempt, TypingSnapshot, TypingState
 from lms.extensions import db
@@ -314,3 +314,18 @@ def web_free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def test_the_fast_path_knows_the_views_address(app):
+    """PATH stands for the view's rule: were the view to move, the fast path turns itself
+    off rather than answer for an address that is no longer the snapshot's."""
+    fast = app.wsgi_app
+    assert fast.routed() and fast.enabled()
+    fast._routed = None
+    saved = fast_snapshot.RULE
+    fast_snapshot.RULE = ("typing.snapshot", "/exam/typing/attempts/<id:attempt_id>/keep", "POST")
+    try:
+        assert not fast.enabled()
+    finally:
+        fast_snapshot.RULE = saved
+        fast._routed = None
