@@ -471,25 +471,7 @@ def record(
     if seq <= attempt.seq:
         same = seq == attempt.seq and text == attempt.text
         return SnapshotResult(same, "retry" if same else "stale")
-    kept = _common_prefix(attempt.text, text)
-    params = {
-        "aid": attempt.id,
-        "old_seq": attempt.seq,
-        "new_seq": seq,
-        "new_text": text,
-        "at": now,
-        "ev": evidence,
-        "client_ms": client_ms,
-        "kept": kept,
-        "added": text[kept:],
-        "length": len(text),
-    }
-    if db.session.get_bind().dialect.name == "postgresql":
-        taken = _execute(TAKE_AND_KEEP, params).first() is not None
-    else:
-        taken = _execute(TAKE_SNAPSHOT, params).rowcount == 1
-        if taken:
-            _execute(KEEP_SNAPSHOT, params)
+    taken = take(db.session.connection(), attempt, seq, text, client_ms, evidence, now)
     if not taken:
         if isinstance(attempt, TypingAttempt):
             db.session.refresh(attempt)
@@ -505,6 +487,48 @@ def record(
         if _finished(full) and finish(full, now=now):
             return SnapshotResult(True, finished=True)
     return SnapshotResult(True)
+
+
+def take(conn, attempt, seq: int, text: str, client_ms, evidence: dict, now) -> bool:
+    """Write the snapshot on ``conn`` if the attempt is still in progress at the seq read
+    (``attempt``: a TypingAttempt or a SNAPSHOT_STATE row); tell whether it was taken.
+    Used by :func:`record` and by the snapshot's fast path (exams.typing.fast_snapshot)."""
+    kept = _common_prefix(attempt.text, text)
+    params = {
+        "aid": attempt.id,
+        "old_seq": attempt.seq,
+        "new_seq": seq,
+        "new_text": text,
+        "at": now,
+        "ev": evidence,
+        "client_ms": client_ms,
+        "kept": kept,
+        "added": text[kept:],
+        "length": len(text),
+    }
+    if conn.dialect.name == "postgresql":
+        return conn.execute(TAKE_AND_KEEP, params).first() is not None
+    taken = conn.execute(TAKE_SNAPSHOT, params).rowcount == 1
+    if taken:
+        conn.execute(KEEP_SNAPSHOT, params)
+    return taken
+
+
+def plainly_taken(state, seq: int, text: str, now, min_interval) -> bool:
+    """Tell whether a snapshot on the SNAPSHOT_STATE row ``state`` is one the view would
+    take with nothing else to do: in progress, in time, newer, not within ``min_interval``
+    of the last (its 429) and not the end of a whole passage (which :func:`record`
+    finishes). The snapshot's fast path takes only these; every other goes to the view."""
+    last = state.last_snapshot_at
+    return (
+        state.state == TypingState.IN_PROGRESS
+        and state.started_at is not None
+        and state.deadline_at is not None
+        and now <= state.deadline_at + GRACE
+        and seq > state.seq
+        and (last is None or now - last >= min_interval)
+        and not (state.whole_passage and len(text) >= (state.target_length or 0) * 0.9)
+    )
 
 
 def _orm(attempt) -> TypingAttempt:

@@ -222,7 +222,6 @@ class SnapshotFastPath:
         """Run the view's statements; return the answer, or None when it is not ordinary."""
         from exams import rules
         from exams.typing import candidate_views, engine
-        from exams.typing.models import TypingState
         from lms.accounts import sessions
 
         sid, uid = session.get("sid"), session.get("_user_id")
@@ -239,40 +238,12 @@ class SnapshotFastPath:
             row = conn.execute(engine.SNAPSHOT_STATE, params).first()
             if row is None:
                 return None
-            last = row.last_snapshot_at
             text, seq = data["text"], data["seq"]
-            ordinary = (
-                row.state == TypingState.IN_PROGRESS
-                and row.started_at is not None
-                and row.deadline_at is not None
-                and now <= row.deadline_at + engine.GRACE
-                and seq > row.seq
-                and (last is None or now - last >= candidate_views.SNAPSHOT_MIN_INTERVAL)
-                and not (row.whole_passage and len(text) >= (row.target_length or 0) * 0.9)
-            )
-            if not ordinary:
+            if not engine.plainly_taken(row, seq, text, now, candidate_views.SNAPSHOT_MIN_INTERVAL):
                 return None
-            if now - row.session_seen_at > sessions.TOUCH_EVERY:
-                conn.execute(sessions.TOUCH, {"sid": sid, "now": now})
-            kept = engine._common_prefix(row.text, text)
-            binds = {
-                "aid": attempt_id,
-                "old_seq": row.seq,
-                "new_seq": seq,
-                "new_text": text,
-                "at": now,
-                "ev": data["evidence"],
-                "client_ms": data["client_ms"],
-                "kept": kept,
-                "added": text[kept:],
-                "length": len(text),
-            }
-            if postgres:
-                taken = conn.execute(engine.TAKE_AND_KEEP, binds).first() is not None
-            else:
-                taken = conn.execute(engine.TAKE_SNAPSHOT, binds).rowcount == 1
-                if taken:
-                    conn.execute(engine.KEEP_SNAPSHOT, binds)
+            sessions.touch_if_due(sid, row.session_seen_at, now, conn)
+            taken = engine.take(conn, row, seq, text, data["client_ms"], data["evidence"], now)
+            if not postgres:
                 conn.commit()
             if not taken:
                 return None  # a newer snapshot meanwhile: the view says "stale"

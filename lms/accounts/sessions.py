@@ -127,7 +127,8 @@ TOUCH = (
 )
 
 
-def touch_if_due(sid: str, last_seen_at, now) -> None:
-    """Write last_seen_at as :func:`load_user` does (at most every TOUCH_EVERY)."""
+def touch_if_due(sid: str, last_seen_at, now, conn=None) -> None:
+    """Write last_seen_at as :func:`load_user` does (at most every TOUCH_EVERY), on
+    ``conn`` (default: the session's connection)."""
     if now - last_seen_at > TOUCH_EVERY:
-        db.session.connection().execute(TOUCH, {"sid": sid, "now": now})
+        (conn or db.session.connection()).execute(TOUCH, {"sid": sid, "now": now})
