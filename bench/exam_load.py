@@ -46,12 +46,20 @@ from lms.config import normalise_database_url
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy" / "systemd"
 #: The load generator's priority while it runs (see generator_priority).
-CLIENT_NICE = -5
+CLIENT_NICE = -10
 TARGETS = {"start_p99_ms": 2000, "save_p99_ms": 150}
 #: The snapshots' workers' priority over the rest, as lms-snapshots.service sets it (Nice=).
-SNAPSHOT_NICE = int(
-    re.search(r"^Nice=(-?\d+)$", (DEPLOY / "lms-snapshots.service").read_text("utf-8"), re.M)[1]
-)
+
+
+def unit_nice(unit: str) -> int:
+    """Return the Nice= of a systemd unit in deploy/systemd (0 when it sets none)."""
+    found = re.search(r"^Nice=(-?\d+)$", (DEPLOY / unit).read_text("utf-8"), re.M)
+    return int(found[1]) if found else 0
+
+
+SNAPSHOT_NICE = unit_nice("lms-snapshots.service")
+#: The other workers' priority, as lms-web.service sets it (Nice=).
+WEB_NICE = unit_nice("lms-web.service")
 RAMP_STEPS = [250, 500, 1000, 2000, 3000, 4000]
 #: Sign-ins before the measured phase: enough at once to be quick, not a stampede.
 SIGN_IN_CONCURRENCY = 20
@@ -143,7 +151,12 @@ def figures_of(args, n: int, cands, stats: Stats, seconds: float, verdict, url: 
     figures["gunicorn"] = f"{args.workers}x{args.threads}"
     if snapshots_split(args):
         figures["gunicorn"] += f" + snapshots {args.snapshot_workers}x1 (nice {args.snapshot_nice})"
+    if args.web_nice:
+        figures["gunicorn"] = f"{args.workers}x{args.threads} (nice {args.web_nice:+d})" + (
+            figures["gunicorn"][len(f"{args.workers}x{args.threads}") :]
+        )
     figures["proxy"] = proxy_of(args)
+    figures["web_nice"] = args.web_nice
     figures["client_nice"] = args.client_nice
     for kind in kinds_of(args):
         figures.update(summarise(kind, stats.ms[kind] or [0.0]))
@@ -243,6 +256,7 @@ def run_once(args, n: int, workdir: Path, during=None) -> dict:
     proxied = proxy_of(args) == "nginx"
     # The snapshots' priority over the rest: theirs raised (root only), or the rest's lowered.
     snap_nice, web_nice = priorities(snapshots_split(args), args.snapshot_nice)
+    web_nice += args.web_nice
     server = start_server(
         url, str(workdir), port, args.workers, args.threads, proxied, nice=web_nice
     )
@@ -422,6 +436,12 @@ def arguments(argv=None):
         type=int,
         default=SNAPSHOT_NICE,
         help="niceness added to the snapshots' workers (default: lms-snapshots.service's Nice=)",
+    )
+    p.add_argument(
+        "--web-nice",
+        type=int,
+        default=WEB_NICE,
+        help="niceness added to the other workers (default: lms-web.service's Nice=)",
     )
     p.add_argument(
         "--client-nice",

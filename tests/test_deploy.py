@@ -241,3 +241,5 @@ def test_the_typing_snapshots_go_to_their_own_workers_and_nothing_else_does():
     ):
         assert not pattern.search(other), other
     assert unit(DEPLOY / "systemd" / "lms-snapshots.service")["Service"]["Nice"] == "-5"
+    # The pages yield to the snapshots, nginx and the database when the cores are full.
+    assert unit(DEPLOY / "systemd" / "lms-web.service")["Service"]["Nice"] == "5"
