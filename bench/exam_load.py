@@ -48,7 +48,6 @@ DEPLOY = Path(__file__).resolve().parent.parent / "deploy" / "systemd"
 #: The load generator's priority while it runs (see generator_priority).
 CLIENT_NICE = -10
 TARGETS = {"start_p99_ms": 2000, "save_p99_ms": 150}
-#: The snapshots' workers' priority over the rest, as lms-snapshots.service sets it (Nice=).
 
 
 def unit_nice(unit: str) -> int:
@@ -57,6 +56,7 @@ def unit_nice(unit: str) -> int:
     return int(found[1]) if found else 0
 
 
+#: The snapshots' workers' priority over the rest, as lms-snapshots.service sets it (Nice=).
 SNAPSHOT_NICE = unit_nice("lms-snapshots.service")
 #: The other workers' priority, as lms-web.service sets it (Nice=).
 WEB_NICE = unit_nice("lms-web.service")
@@ -149,12 +149,10 @@ def figures_of(args, n: int, cands, stats: Stats, seconds: float, verdict, url: 
     figures: dict = {"candidates": n, "signed_in": len(cands)}
     figures["database"] = url.split(":", 1)[0].split("+")[0]
     figures["gunicorn"] = f"{args.workers}x{args.threads}"
+    if args.web_nice:
+        figures["gunicorn"] += f" (nice {args.web_nice:+d})"
     if snapshots_split(args):
         figures["gunicorn"] += f" + snapshots {args.snapshot_workers}x1 (nice {args.snapshot_nice})"
-    if args.web_nice:
-        figures["gunicorn"] = f"{args.workers}x{args.threads} (nice {args.web_nice:+d})" + (
-            figures["gunicorn"][len(f"{args.workers}x{args.threads}") :]
-        )
     figures["proxy"] = proxy_of(args)
     figures["web_nice"] = args.web_nice
     figures["client_nice"] = args.client_nice
