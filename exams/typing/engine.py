@@ -429,7 +429,7 @@ def snapshot_state(attempt_id: int, now: datetime):
         return None
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    row = _execute(SNAPSHOT_STATE, {"aid": attempt_id, **params}).first()
+    row = db.session.connection().execute(SNAPSHOT_STATE, {"aid": attempt_id, **params}).first()
     if row is not None:
         sessions.touch_if_due(params["sid"], row.session_seen_at, now)
     return row
@@ -440,11 +440,6 @@ def _transaction() -> None:
     transaction, as every other request's work does."""
     if db.session.connection().get_execution_options().get("isolation_level") == "AUTOCOMMIT":
         db.session.commit()
-
-
-def _execute(statement, params):
-    """Run a Core statement on the session's connection (its transaction, no ORM layer)."""
-    return db.session.connection().execute(statement, params)
 
 
 def record(
